@@ -27,20 +27,19 @@ Semantics, where the policy leaves room for choice:
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address
 
-from geodata.codes import GeoCodeError, parse_geo
-from gslb.engine.health_view import HealthView, member_health_key, member_is_up, member_probe_target
+from gslb.engine.health_view import HealthView
+from gslb.engine.memo import CompileMemo
 from gslb.engine.outcome import Member, Outcome, build_outcome, make_member
-from gslb.engine.rdata import encoded_name
-from gslb.engine.wire import encode_a, encode_aaaa, rdtype_code
+from gslb.engine.wire import rdtype_code
 from gslb.policy.dynamic import DynamicSpec, PoolSpec, RuleSpec, StickySpec
 
 __all__ = ["CompiledRule", "DynamicAnswer", "NearestCandidate", "SubnetMatch", "compile_dynamic"]
 
-# (network as int, netmask as int, prefix length, CIDR text for explanations)
+# (network as int, netmask as int, prefix length, the reason given when it matches)
 SubnetMatch = tuple[int, int, int, str]
 
 
@@ -58,13 +57,17 @@ class NearestCandidate:
 class CompiledRule:
     index: int
     label: str  # "rule 1 (geos NA-US; subnets 10.0.0.0/8)", for explanations
+    # Reasons are worked out at compile time so a query builds no strings; for `nearest` rules
+    # they stop before the choice of pool, which depends on the client.
+    reason: str  # as a catch-all (or as the default when no rule matches)
     catch_all: bool
     v4: tuple[SubnetMatch, ...]
     v6: tuple[SubnetMatch, ...]
     subdivisions: frozenset[str]  # "NA-US-CA"
     countries: frozenset[str]  # "NA-US"
     continents: frozenset[str]  # "NA"
-    geos: frozenset[str]  # the three above together: client geo keys are unambiguous per level
+    # The three above together, each with its reason: client geo keys are unambiguous per level.
+    geo_reasons: Mapping[str, str]
     outcome: Outcome | None  # for `pool` rules; None for `nearest` rules
     nearest: tuple[NearestCandidate, ...]
 
@@ -105,7 +108,7 @@ class _Compiler:
         ttl: int,
         tenant: str,
         health: HealthView,
-        name_cache: MutableMapping[str, bytes],
+        memo: CompileMemo,
     ) -> None:
         self.rdtype = rdtype
         self.code = rdtype_code(rdtype)
@@ -113,7 +116,7 @@ class _Compiler:
         self.ttl = ttl
         self.tenant = tenant
         self.health = health
-        self.name_cache = name_cache
+        self.memo = memo
         self.health_keys: set[str] = set()
         self.pools = {name: self._pool(name, pool) for name, pool in spec.pools.items()}
         self._chains: dict[str, Outcome | None] = {}
@@ -122,27 +125,31 @@ class _Compiler:
     # --- pools and members ---------------------------------------------------------------------
 
     def rdata(self, value: str) -> bytes:
-        if self.rdtype == "A":
-            return encode_a(value)
-        if self.rdtype == "AAAA":
-            return encode_aaaa(value)
-        return encoded_name(self.name_cache, value)
+        if self.rdtype == "CNAME":
+            return self.memo.name(value)
+        return self.memo.address(self.rdtype, value)
 
     def _pool(self, name: str, pool: PoolSpec) -> _Pool:
         members = []
         healthy = []
+        health_key = self.memo.health_key
         for member in pool.values:
+            value = member.value
             try:
-                rdata = self.rdata(member.value)
+                rdata = self.rdata(value)
             except ValueError:
                 continue  # validation reports bad values; compile answers the good ones
-            compiled = make_member(member.value, self.code, self.ttl, rdata, member.weight)
+            compiled = make_member(value, self.code, self.ttl, rdata, member.weight)
             members.append(compiled)
-            if member.health_check is not None and member.status == "obey":
-                self.health_keys.add(
-                    member_health_key(self.tenant, member.health_check, member_probe_target(member))
-                )
-            if member_is_up(member, self.tenant, self.health):
+            # Same rule as health_view.member_is_up, with the key worked out once and remembered.
+            status = member.status
+            check = member.health_check
+            if status == "obey" and check is not None:
+                key = health_key(self.tenant, check, value if member.probe is None else member.probe)
+                self.health_keys.add(key)
+                if self.health.get(key, True):
+                    healthy.append(compiled)
+            elif status != "down":
                 healthy.append(compiled)
         return _Pool(name, pool, members, healthy)
 
@@ -196,22 +203,13 @@ class _Compiler:
     # --- rules ---------------------------------------------------------------------------------
 
     def rule(self, index: int, rule: RuleSpec) -> CompiledRule | None:
-        v4: list[SubnetMatch] = []
-        v6: list[SubnetMatch] = []
-        for network in rule.subnets:
-            entry = (int(network.network_address), int(network.netmask), network.prefixlen, str(network))
-            (v4 if isinstance(network, IPv4Network) else v6).append(entry)
         levels: tuple[set[str], set[str], set[str]] = (set(), set(), set())
         for text in rule.geos:
-            try:
-                code = parse_geo(text)
-            except GeoCodeError:
-                continue
-            level = 0 if code.subdivision is not None else 1 if code.country is not None else 2
-            levels[level].add(code.key)
+            level, key = self.memo.geo(text)
+            if level >= 0:
+                levels[level].add(key)
         if rule.geos and not any(levels) and not rule.subnets:
             return None  # only invalid geos: matching nobody beats matching everybody
-        label = _rule_label(index, rule)
         if rule.pool is not None:
             if rule.pool not in self.pools:
                 return None
@@ -222,16 +220,29 @@ class _Compiler:
             nearest = tuple(self._candidates(rule.nearest or ()))
             if not nearest:
                 return None
+        label = _rule_label(index, rule)
+        tail = f": {outcome.reason}" if outcome is not None else ""
+        v4: list[SubnetMatch] = []
+        v6: list[SubnetMatch] = []
+        for network in rule.subnets:
+            entry = (
+                int(network.network_address),
+                int(network.netmask),
+                network.prefixlen,
+                f"{label} matched {network}{tail}",
+            )
+            (v4 if isinstance(network, IPv4Network) else v6).append(entry)
         return CompiledRule(
             index=index,
             label=label,
+            reason=label + tail,
             catch_all=rule.is_catch_all,
             v4=tuple(v4),
             v6=tuple(v6),
             subdivisions=frozenset(levels[0]),
             countries=frozenset(levels[1]),
             continents=frozenset(levels[2]),
-            geos=frozenset().union(*levels),
+            geo_reasons={key: f"{label} matched geo {key}{tail}" for level in levels for key in level},
             outcome=outcome,
             nearest=nearest,
         )
@@ -242,9 +253,8 @@ class _Compiler:
             pool = self.pools.get(name)
             if pool is None or pool.spec.location is None:
                 continue
-            own = self.chain(name) if pool.healthy else None
-            fallback = pool.spec.fallback
-            chain = self.chain(fallback) if own is None and fallback is not None else None
+            resolved = self.chain(name)  # the pool itself when healthy, else down its fallback chain
+            own, chain = (resolved, None) if pool.healthy else (None, resolved)
             candidates.append(
                 NearestCandidate(
                     pool=name,
@@ -289,12 +299,12 @@ def compile_dynamic(
     ttl: int,
     tenant: str,
     health: HealthView,
-    name_cache: MutableMapping[str, bytes] | None = None,
+    memo: CompileMemo | None = None,
 ) -> DynamicAnswer | None:
     """Compile one dynamic record set of `tenant`; None when nothing in it can ever be answered.
 
-    `values` are the record set's static values (the answer when no rule matches). `name_cache`
-    memoises name encodings across record sets of one compile run.
+    `values` are the record set's static values (the answer when no rule matches). `memo` carries
+    what repeats across record sets of one compile run.
     """
     compiler = _Compiler(
         rdtype,
@@ -302,7 +312,7 @@ def compile_dynamic(
         ttl=ttl,
         tenant=tenant,
         health=health,
-        name_cache={} if name_cache is None else name_cache,
+        memo=CompileMemo() if memo is None else memo,
     )
     rules = tuple(
         compiled
@@ -316,7 +326,7 @@ def compile_dynamic(
     simple_reason = ""
     if len(rules) == 1 and rules[0].catch_all and rules[0].outcome is not None:
         simple = rules[0].outcome
-        simple_reason = f"{rules[0].label}: {simple.reason}"
+        simple_reason = rules[0].reason
     max_answers = 1 if rdtype == "CNAME" else spec.max_answers
     return DynamicAnswer(
         rdtype=compiler.code,

@@ -10,8 +10,8 @@ persists states so a restarted node does not answer blind for long.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from ipaddress import ip_address
 from typing import TypeAlias
 
@@ -23,7 +23,8 @@ HealthView: TypeAlias = Mapping[str, bool]
 
 
 # Dotted-quad text without leading zeros is already canonical: no need to parse it (3 µs a time).
-_CANONICAL_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
 def _canonical_target(target: str) -> str:

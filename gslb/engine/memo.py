@@ -8,10 +8,14 @@ between runs (no module-level state) and memory is bounded by the policy being c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from geodata.codes import GeoCodeError, parse_geo
 from gslb.engine.health_view import member_health_key
 from gslb.engine.wire import encode_a, encode_aaaa, encode_name
+
+if TYPE_CHECKING:
+    from gslb.engine.snapshot import StaticAnswer
 
 __all__ = ["CompileMemo"]
 
@@ -24,6 +28,10 @@ class CompileMemo:
     addresses: dict[tuple[str, str], bytes] = field(default_factory=dict)
     health_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)
     geos: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Identical answers (the same CNAME target, name server address or MX set under many names)
+    # become one shared object: answers carry no owner name, so sharing them is invisible.
+    answers: dict[tuple[int, int, tuple[bytes, ...]], StaticAnswer] = field(default_factory=dict)
+    rr_heads: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
     def name(self, fqdn: str) -> bytes:
         """`encode_name(fqdn)`."""

@@ -7,16 +7,19 @@ is skipped rather than failing the whole compile.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
 import dns.exception
 
 from gslb.engine.memo import CompileMemo
-from gslb.engine.wire import encode_caa, encode_generic, encode_srv, encode_txt
+from gslb.engine.wire import encode_caa, encode_generic, encode_txt
 from gslb.policy.records import AnyRecordSet, SoaValue
 
 __all__ = ["encode_soa_value", "record_rdatas"]
+
+_SRV = struct.Struct("!HHH")
 
 
 def encode_soa_value(value: SoaValue, serial: int, memo: CompileMemo) -> bytes:
@@ -51,7 +54,8 @@ def _txt(values: tuple[Any, ...], memo: CompileMemo, origin: str, rdtype: str) -
 
 
 def _srv(values: tuple[Any, ...], memo: CompileMemo, origin: str, rdtype: str) -> list[bytes]:
-    return [encode_srv(value.priority, value.weight, value.port, value.target) for value in values]
+    # RFC 2782 forbids compressing the target; it is encoded whole like every name here.
+    return [_SRV.pack(value.priority, value.weight, value.port) + memo.name(value.target) for value in values]
 
 
 def _caa(values: tuple[Any, ...], memo: CompileMemo, origin: str, rdtype: str) -> list[bytes]:
@@ -88,5 +92,5 @@ def record_rdatas(record: AnyRecordSet, memo: CompileMemo) -> tuple[bytes, ...]:
     """
     rdtype: str = record.type  # type: ignore[attr-defined]
     encode = _ENCODERS.get(rdtype, _generic)
-    rdatas = encode(record.values, cache, record.zone, rdtype)  # type: ignore[attr-defined]
+    rdatas = encode(record.values, memo, record.zone, rdtype)  # type: ignore[attr-defined]
     return tuple(dict.fromkeys(rdatas)) if len(rdatas) > 1 else tuple(rdatas)

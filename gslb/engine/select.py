@@ -40,7 +40,11 @@ __all__ = ["ClientContext", "GeoLike", "Selection", "query_entropy", "select", "
 
 
 class GeoLike(Protocol):
-    """The parts of `geodata.lookup.GeoInfo` selection reads; the lookup itself is the caller's I/O."""
+    """The parts of `geodata.lookup.GeoInfo` selection reads.
+
+    A protocol rather than the class: `geodata.lookup` imports maxminddb and socket, which the pure
+    engine must not, and the lookup itself is the caller's I/O.
+    """
 
     @property
     def country(self) -> str | None: ...
@@ -105,13 +109,14 @@ def query_entropy(answer: DynamicAnswer, address: IPv4Address | IPv6Address, ran
 
 def _keys(outcome: Outcome, entropy: int) -> list[float]:
     """Rendezvous keys -ln(u)/weight; u comes from a splitmix64 finish of entropy ^ member seed."""
+    mask = _MASK64
+    scale = _TWO_POW_MINUS_53
     keys = []
-    for seed, inv_weight in zip(outcome.seeds, outcome.inv_weights, strict=True):
-        z = ((entropy ^ seed) + 0x9E3779B97F4A7C15) & _MASK64
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-        z ^= z >> 31
-        keys.append(-log(((z >> 11) + 0.5) * _TWO_POW_MINUS_53) * inv_weight)
+    for seed, inv_weight in zip(outcome.seeds, outcome.inv_weights):  # noqa: B905 - equal by construction
+        z = ((entropy ^ seed) + 0x9E3779B97F4A7C15) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        keys.append(-log(((z ^ (z >> 31)) >> 11 | 1) * scale) * inv_weight)
     return keys
 
 
@@ -200,17 +205,15 @@ def _select_by_rules(answer: DynamicAnswer, client: ClientContext, entropy: int)
     keys: tuple[str, ...] | None = None
     for rule in answer.rules:
         if rule.catch_all:
-            return _target(answer, rule, rule.index, client, entropy, scope, rule.label)
-        for network, mask, prefix, text in rule.v6 if is_v6 else rule.v4:
+            return _target(answer, rule, rule.index, client, entropy, scope, rule.reason)
+        for network, mask, prefix, reason in rule.v6 if is_v6 else rule.v4:
             if value & mask == network:
-                scope = max(scope, prefix)
-                return _target(
-                    answer, rule, rule.index, client, entropy, scope, f"{rule.label} matched {text}"
-                )
+                return _target(answer, rule, rule.index, client, entropy, max(scope, prefix), reason)
             # The client is outside this subnet; the answer holds for every address that shares
             # its first differing bit, so the scope need not be longer than that.
             scope = max(scope, bits - (value ^ network).bit_length() + 1)
-        if rule.geos:
+        geo_reasons = rule.geo_reasons
+        if geo_reasons:
             geo = client.geo
             if geo is None:
                 scope = max(scope, client.source_prefix)
@@ -219,15 +222,14 @@ def _select_by_rules(answer: DynamicAnswer, client: ClientContext, entropy: int)
             if keys is None:
                 keys = geo_keys(geo.continent, geo.country, geo.subdivision)
             for key in keys:
-                if key in rule.geos:
-                    return _target(
-                        answer, rule, rule.index, client, entropy, scope, f"{rule.label} matched geo {key}"
-                    )
+                matched = geo_reasons.get(key)
+                if matched is not None:
+                    return _target(answer, rule, rule.index, client, entropy, scope, matched)
     default = answer.static_default
     if default is not None:
         return _pick(answer, default, entropy, None, _final_scope(answer, client, scope), default.reason)
     first = answer.rules[0]
-    return _target(answer, first, None, client, entropy, scope, f"no rule matched: as {first.label}")
+    return _target(answer, first, None, client, entropy, scope, f"no rule matched: as {first.reason}")
 
 
 def _final_scope(answer: DynamicAnswer, client: ClientContext, scope: int) -> int:
@@ -246,18 +248,12 @@ def _target(
     scope: int,
     reason: str,
 ) -> Selection:
+    """Answer from `rule`; `reason` already names the outcome unless the rule is `nearest`."""
     outcome = rule.outcome
     if outcome is None:
         outcome, scope, how = _nearest(rule.nearest, client, scope)
-        reason = f"{reason}: {how}"
-    return _pick(
-        answer,
-        outcome,
-        entropy,
-        rule_index,
-        _final_scope(answer, client, scope),
-        f"{reason}: {outcome.reason}",
-    )
+        reason = f"{reason}: {how}: {outcome.reason}"
+    return _pick(answer, outcome, entropy, rule_index, _final_scope(answer, client, scope), reason)
 
 
 def _nearest(

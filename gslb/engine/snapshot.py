@@ -8,7 +8,9 @@ positive reply is header + question + `answer_wire`.
 Lookup order the server follows for a name in a zone (RFC 1034 section 4.3.2, RFC 4592):
 `delegation_for` first (a name at or below a cut gets a referral), then `nodes` (a node with no
 record set of the type is NODATA; empty non-terminals are nodes without record sets), then
-`wildcard_for`, else NXDOMAIN with `negative_soa_wire` in the authority section.
+`wildcard_for`, else NXDOMAIN with `negative_soa_wire` in the authority section. The exception is
+a DS query for a cut itself: DS lives in the parent (RFC 4035 section 3.1.4.1) and is answered from
+the node at the cut, not referred.
 """
 
 from __future__ import annotations

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from gslb.engine.dynamic import compile_dynamic
 from gslb.engine.health_view import HealthView
-from gslb.engine.rdata import NameCache, encode_soa_value, encoded_name, record_rdatas
+from gslb.engine.memo import CompileMemo
+from gslb.engine.rdata import encode_soa_value, record_rdatas
 from gslb.engine.snapshot import Answer, Node, Referral, StaticAnswer, ZoneSnapshot
 from gslb.engine.wire import CLASS_IN, QUESTION_POINTER, RDTYPE, rdtype_code, rr_with_owner
-from gslb.policy.records import APEX, AnyRecordSet, SoaValue
+from gslb.policy.records import APEX, DYNAMIC_TYPES, AnyRecordSet, SoaValue
 from gslb.policy.tenancy import ZoneSpec
 
 __all__ = ["compile_zone", "static_answer"]
@@ -27,20 +29,41 @@ _AAAA = RDTYPE["AAAA"]
 _NS = RDTYPE["NS"]
 _SOA = RDTYPE["SOA"]
 _RR_FIXED = struct.Struct("!HHI")
-_EMPTY_NODE = Node({})  # empty non-terminals share one node: it holds nothing to tell apart
+# Empty non-terminals share one node: it holds nothing to tell them apart (and cannot be changed).
+_EMPTY_NODE = Node(MappingProxyType({}))
 
 
-def static_answer(rdtype: int, ttl: int, rdatas: tuple[bytes, ...]) -> StaticAnswer:
-    """Pre-encoded answer: every rdata as an RR owned by the question name."""
-    head = QUESTION_POINTER + _RR_FIXED.pack(rdtype, CLASS_IN, ttl)
+def static_answer(
+    rdtype: int, ttl: int, rdatas: tuple[bytes, ...], memo: CompileMemo | None = None
+) -> StaticAnswer:
+    """Pre-encoded answer: every rdata as an RR owned by the question name.
+
+    With a `memo`, equal answers compiled in one run are one shared object.
+    """
+    if memo is None:
+        return _build_static(QUESTION_POINTER + _RR_FIXED.pack(rdtype, CLASS_IN, ttl), rdtype, ttl, rdatas)
+    key = (rdtype, ttl, rdatas)
+    answer = memo.answers.get(key)
+    if answer is None:
+        head = memo.rr_heads.get(key[:2])
+        if head is None:
+            head = memo.rr_heads[key[:2]] = QUESTION_POINTER + _RR_FIXED.pack(rdtype, CLASS_IN, ttl)
+        answer = memo.answers[key] = _build_static(head, rdtype, ttl, rdatas)
+    return answer
+
+
+def _build_static(head: bytes, rdtype: int, ttl: int, rdatas: tuple[bytes, ...]) -> StaticAnswer:
+    if len(rdatas) == 1:  # most record sets have one value; skip the list and the join
+        rdata = rdatas[0]
+        return StaticAnswer(rdtype, ttl, rdatas, head + len(rdata).to_bytes(2, "big") + rdata, 1)
     wire = b"".join([head + len(rdata).to_bytes(2, "big") + rdata for rdata in rdatas])
     return StaticAnswer(rdtype, ttl, rdatas, wire, len(rdatas))
 
 
 def _soa(
-    zone: ZoneSpec, record: Any, apex_ns: tuple[str, ...], serial: int, cache: NameCache
-) -> tuple[StaticAnswer, int]:
-    """The apex SOA answer and its `minimum`; synthesised when the zone declares none."""
+    zone: ZoneSpec, record: Any, apex_ns: tuple[str, ...], serial: int, memo: CompileMemo
+) -> tuple[StaticAnswer, int, int]:
+    """The apex SOA answer, its serial and its `minimum`; synthesised when the zone declares none."""
     if record is not None:
         value: SoaValue = record.values[0]
         ttl = record.ttl if record.ttl is not None else zone.ttl
@@ -56,7 +79,9 @@ def _soa(
             },
         )
         ttl = zone.ttl
-    return static_answer(_SOA, ttl, (encode_soa_value(value, serial, cache),)), value.minimum
+    effective_serial = value.serial if value.serial is not None else serial
+    rdata = encode_soa_value(value, effective_serial, memo)
+    return static_answer(_SOA, ttl, (rdata,)), effective_serial, value.minimum
 
 
 def _referral(
@@ -65,9 +90,9 @@ def _referral(
     targets: Iterable[str],
     apex: str,
     rrsets: Mapping[str, dict[int, Answer]],
-    cache: NameCache,
+    memo: CompileMemo,
 ) -> Referral:
-    owner_wire = encoded_name(cache, owner)
+    owner_wire = memo.name(owner)
     ns_wire = b"".join(rr_with_owner(owner_wire, _NS, ns.ttl, rdata) for rdata in ns.rdatas)
     glue: list[bytes] = []
     for target in targets:
@@ -77,7 +102,7 @@ def _referral(
         for code in (_A, _AAAA):
             answer = at_target.get(code)
             if isinstance(answer, StaticAnswer):
-                target_wire = encoded_name(cache, target)
+                target_wire = memo.name(target)
                 glue.extend(rr_with_owner(target_wire, code, answer.ttl, rdata) for rdata in answer.rdatas)
     return Referral(owner, owner_wire, ns_wire, ns.count, b"".join(glue), len(glue))
 
@@ -88,10 +113,10 @@ def compile_zone(
     health: HealthView,
     *,
     serial: int,
-    name_cache: NameCache | None = None,
+    memo: CompileMemo | None = None,
 ) -> ZoneSnapshot:
     """Compile `zone` from its record sets; `serial` is used where the SOA gives none (mod 2**32)."""
-    cache: NameCache = {} if name_cache is None else name_cache
+    memo = CompileMemo() if memo is None else memo
     serial %= SERIAL_MODULUS
     apex = zone.name
     default_ttl = zone.ttl
@@ -109,7 +134,8 @@ def compile_zone(
             if name == APEX:
                 soa_record = record
             continue
-        dynamic = getattr(record, "dynamic", None)
+        # Only some classes have the field; getattr on the others raises inside pydantic (slow).
+        dynamic = record.dynamic if rdtype in DYNAMIC_TYPES else None  # type: ignore[attr-defined]
         answer: Answer | None
         if dynamic is not None:
             answer = compile_dynamic(
@@ -119,13 +145,13 @@ def compile_zone(
                 ttl=ttl,
                 tenant=tenant,
                 health=health,
-                name_cache=cache,
+                memo=memo,
             )
             if answer is not None:
                 health_keys |= answer.health_keys
         else:
-            rdatas = record_rdatas(record, cache)
-            answer = static_answer(rdtype_code(rdtype), ttl, rdatas) if rdatas else None
+            rdatas = record_rdatas(record, memo)
+            answer = static_answer(rdtype_code(rdtype), ttl, rdatas, memo) if rdatas else None
         if answer is None:
             continue
         at_owner = rrsets.get(owner)
@@ -135,17 +161,17 @@ def compile_zone(
         if rdtype == "NS":
             ns_targets[owner] = record.values  # type: ignore[attr-defined]
 
-    soa, minimum = _soa(zone, soa_record, ns_targets.get(apex, ()), serial, cache)
+    soa, zone_serial, minimum = _soa(zone, soa_record, ns_targets.get(apex, ()), serial, memo)
     rrsets.setdefault(apex, {})[_SOA] = soa
     negative_ttl = min(soa.ttl, minimum)
-    apex_wire = encoded_name(cache, apex)
+    apex_wire = memo.name(apex)
 
     referrals = {}
     apex_ns = Referral(apex, apex_wire, b"", 0, b"", 0)
     for owner, targets in ns_targets.items():
         ns = rrsets[owner][_NS]
         assert isinstance(ns, StaticAnswer)  # NS record sets are never dynamic
-        referral = _referral(owner, ns, targets, apex, rrsets, cache)
+        referral = _referral(owner, ns, targets, apex, rrsets, memo)
         if owner == apex:
             apex_ns = referral
         else:
@@ -158,7 +184,7 @@ def compile_zone(
         name=apex,
         tenant=tenant,
         default_ttl=default_ttl,
-        serial=int.from_bytes(soa.rdatas[0][-20:-16], "big"),
+        serial=zone_serial,
         soa=soa,
         negative_ttl=negative_ttl,
         negative_soa_wire=rr_with_owner(apex_wire, _SOA, negative_ttl, soa.rdatas[0]),

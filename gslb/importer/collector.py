@@ -23,7 +23,7 @@ def provisional_key(kind: str, body: dict[str, Any]) -> str:
     if kind in ("tenant", "zone"):
         return f"{kind}:{body.get('name')}"
     if kind == "rrset":
-        rdtype = body.get("type")
+        rdtype = body.get("type", "?")
         rdtype = rdtype.upper() if isinstance(rdtype, str) else rdtype
         return f"rrset:{body.get('zone')}/{body.get('name')}/{rdtype}"
     return f"{kind}:{body.get('tenant')}/{body.get('name')}"

@@ -16,7 +16,7 @@ from typing import Protocol
 import yaml
 
 from gslb.policy import Problem
-from gslb.policy.problems import pointer
+from gslb.policy.problems import pointer as json_pointer
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -64,6 +64,15 @@ def child_node(node: yaml.Node, token: str) -> yaml.Node | None:
     return None
 
 
+def key_node(node: yaml.Node, key: str) -> yaml.Node | None:
+    """The key node itself, for problems about a key being there at all."""
+    if isinstance(node, yaml.MappingNode):
+        for candidate, _ in reversed(node.value):
+            if isinstance(candidate, yaml.ScalarNode) and candidate.value == key:
+                return candidate
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class YamlSource:
     """A document built from a YAML subtree.
@@ -82,7 +91,7 @@ class YamlSource:
         node, rest = self.root, tokens
         found_any = False
         for cut in range(len(tokens), 0, -1):
-            prefix = pointer(*tokens[:cut])
+            prefix = json_pointer(*tokens[:cut])
             if prefix in self.aliases:
                 node, rest, found_any = self.aliases[prefix], tokens[cut:], True
                 break
@@ -102,7 +111,12 @@ class LineSource:
 
     def position(self, pointer: str) -> Position:
         tokens = split_pointer(pointer)
-        if len(tokens) >= 2 and tokens[0] == "values" and tokens[1].isdigit() and int(tokens[1]) < len(self.lines):
+        if (
+            len(tokens) >= 2
+            and tokens[0] == "values"
+            and tokens[1].isdigit()
+            and int(tokens[1]) < len(self.lines)
+        ):
             return Position(self.lines[int(tokens[1])])
         return Position(self.lines[0])
 
@@ -119,7 +133,7 @@ class Locator:
         return source.position(problem.pointer) if source is not None else None
 
     def locate(self, problem: Problem) -> str:
-        """"FILE:LINE[:COL]: doc/pointer: message"; documents not from this file get no line."""
+        """ "FILE:LINE[:COL]: doc/pointer: message"; documents not from this file get no line."""
         position = self.position(problem)
         if position is None:
             # Validation of the merged state can blame a stored document the file does not contain

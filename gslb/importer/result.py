@@ -33,7 +33,7 @@ class ImportedPolicy:
         return self.locator.position(problem)
 
     def locate(self, problem: Problem) -> str:
-        """"file.yaml:12:9: rrset:example.com./www/A/dynamic/rules/0/pool: pool 'x' is not defined..."."""
+        """ "file.yaml:12:9: rrset:example.com./www/A/dynamic/rules/0/pool: pool 'x' is not defined..."."""
         return self.locator.locate(problem)
 
     def plan(self, current: PolicySet, *, merge: bool = False) -> Plan:

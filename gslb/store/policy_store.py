@@ -154,6 +154,8 @@ class PolicyStore:
         if len(set(keys)) != len(keys):
             duplicates = sorted({key for key in keys if keys.count(key) > 1})
             raise PolicyError([Problem(f"{key} appears more than once in one change", "", key) for key in duplicates])
+        if not keys:
+            return (await self.mirror.refresh()).revision
         for attempt in range(MAX_REVALIDATIONS):
             current = await self.mirror.refresh()
             desired = current.with_changes(puts, deletes)
@@ -171,4 +173,4 @@ class PolicyStore:
                 return await self.store.commit(ops, base_revision=current.revision, actor=actor)
             except StaleRevisionError:
                 log.debug("revision moved during validation (attempt %d); validating again", attempt + 1)
-        raise StaleRevisionError([], "the store kept changing while validating; try again")  # type: ignore[call-arg]
+        raise StaleRevisionError(current.revision, await self.store.revision())
