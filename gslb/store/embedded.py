@@ -78,10 +78,14 @@ class EmbeddedStore(Store):
                 f"the embedded store in {self.data_dir} is in use by another gslb process; "
                 "stop it, give this one another --data-dir, or share one Redis with --redis-url"
             ) from None
-        revision, docs = self._recover()
-        await self._load_into_redis(revision, docs)
-        self._compact(revision, docs)
-        self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115
+        try:
+            revision, docs = self._recover()
+            await self._load_into_redis(revision, docs)
+            self._compact(revision, docs)
+            self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115
+        except BaseException:
+            await self.close()
+            raise
         log.info("embedded store in %s open at revision %d (%d documents)", self.data_dir, revision, len(docs))
 
     async def commit(self, ops: Sequence[Op], *, base_revision: int | None = None, actor: str | None = None) -> int:
