@@ -34,11 +34,26 @@ class RedisServer:
 
     def start(self) -> None:
         if REDIS_SERVER is None:
-            pytest.skip("redis-server is not installed (Debian package redis-server; scripts/test.sh installs it)")
+            pytest.skip(
+                "redis-server is not installed (Debian package redis-server; scripts/test.sh installs it)"
+            )
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--protected-mode", "yes"],
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--protected-mode",
+                "yes",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
-from gslb.settings import StoreSettings
+from gslb.settings import ENV_PREFIX, ENV_REDIS_URL, StoreSettings, default_data_dir
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -38,3 +41,32 @@ async def opened_store(settings: StoreSettings):  # type: ignore[no-untyped-def]
 
 def bullet_list(lines: Iterable[str]) -> str:
     return "\n".join(f"  - {line}" for line in lines)
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("policy store")
+    group.add_argument(
+        "--redis-url",
+        default=os.environ.get(ENV_REDIS_URL),
+        help=f"Redis URL (redis://host:6379/0, rediss://, unix://); env {ENV_REDIS_URL}. "
+        "Without it the embedded store is used.",
+    )
+    group.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="directory of the embedded store (default $GSLB_DATA_DIR or ~/.local/share/gslb)",
+    )
+    group.add_argument(
+        "--prefix",
+        default=os.environ.get(ENV_PREFIX, "gslb"),
+        help=f"key prefix in Redis, to share one Redis between installations; env {ENV_PREFIX}",
+    )
+
+
+def store_settings(args: argparse.Namespace) -> StoreSettings:
+    return StoreSettings(
+        redis_url=args.redis_url or None,
+        data_dir=args.data_dir or default_data_dir(),
+        prefix=args.prefix,
+    )

@@ -23,7 +23,9 @@ def register(commands: argparse._SubParsersAction, add_store_options: object) ->
     build.add_argument("output", type=Path, help="the .mmdb file to write (atomically)")
     build.set_defaults(handler=_build)
 
-    lookup = actions.add_parser("lookup", help="print what a .mmdb (GeoLite2, DB-IP, IPinfo, ours) says of addresses")
+    lookup = actions.add_parser(
+        "lookup", help="print what a .mmdb (GeoLite2, DB-IP, IPinfo, ours) says of addresses"
+    )
     lookup.add_argument("database", type=Path)
     lookup.add_argument("addresses", nargs="+")
     lookup.set_defaults(handler=_lookup)
@@ -56,15 +58,19 @@ def _lookup(args: argparse.Namespace) -> int:
                 info = database.lookup(address)
             except ValueError as exc:
                 raise UserFacingError(f"{address!r}: {exc}") from None
-            record = None if info is None else {
-                "network": str(info.network),
-                "prefix_len": info.prefix_len,
-                "continent": info.continent,
-                "country": info.country,
-                "subdivision": info.subdivision,
-                "asn": info.asn,
-                "latitude": info.latitude,
-                "longitude": info.longitude,
-            }
+            record = (
+                None
+                if info is None
+                else {
+                    "network": str(info.network),
+                    "prefix_len": info.prefix_len,
+                    "continent": info.continent,
+                    "country": info.country,
+                    "subdivision": info.subdivision,
+                    "asn": info.asn,
+                    "latitude": info.latitude,
+                    "longitude": info.longitude,
+                }
+            )
             print(json.dumps({"address": address, "geo": record}))
     return EXIT_OK

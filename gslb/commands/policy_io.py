@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gslb.commands.common import EXIT_OK, EXIT_REFUSED, UserFacingError, bullet_list, opened_store
+from gslb.commands.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    UserFacingError,
+    bullet_list,
+    opened_store,
+    store_settings,
+)
 
 FORCE_THRESHOLD = 0.30
 
@@ -29,7 +36,8 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
     importer.set_defaults(handler=_import)
 
     validator = commands.add_parser(
-        "validate", help="check a policy or zone file offline (no store), listing every problem with file:line"
+        "validate",
+        help="check a policy or zone file offline (no store), listing every problem with file:line",
     )
     _add_source_options(validator)
     validator.set_defaults(handler=_validate)
@@ -48,7 +56,9 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="policy YAML file ('-' for standard input)")
     kind = parser.add_mutually_exclusive_group()
-    kind.add_argument("--octodns", action="store_true", help="FILE is an octoDNS zone YAML file (needs --zone)")
+    kind.add_argument(
+        "--octodns", action="store_true", help="FILE is an octoDNS zone YAML file (needs --zone)"
+    )
     kind.add_argument("--bind", action="store_true", help="FILE is an RFC 1035 zone file (needs --zone)")
     parser.add_argument("--zone", help="zone the file describes (with --octodns or --bind)")
     parser.add_argument("--tenant", help="owner of the zone, needed to create it (with --octodns or --bind)")
@@ -77,15 +87,25 @@ def load_source(args: argparse.Namespace) -> Any:
     try:
         if args.octodns:
             return load_octodns_zone_yaml(
-                text, filename=filename, zone=args.zone, tenant=args.tenant, create_zone=args.tenant is not None
+                text,
+                filename=filename,
+                zone=args.zone,
+                tenant=args.tenant,
+                create_zone=args.tenant is not None,
             )
         if args.bind:
             return load_bind_zone(
-                text, filename=filename, zone=args.zone, tenant=args.tenant, create_zone=args.tenant is not None
+                text,
+                filename=filename,
+                zone=args.zone,
+                tenant=args.tenant,
+                create_zone=args.tenant is not None,
             )
         return load_policy_yaml(text, filename=filename)
     except PolicyImportError as exc:
-        raise UserFacingError(f"{filename} refused, nothing written:\n{bullet_list(exc.messages)}", EXIT_REFUSED) from None
+        raise UserFacingError(
+            f"{filename} refused, nothing written:\n{bullet_list(exc.messages)}", EXIT_REFUSED
+        ) from None
 
 
 async def apply_imported(
@@ -101,8 +121,9 @@ async def apply_imported(
     try:
         plan = validate_import(imported, current, merge=merge)
     except (PolicyImportError, ScopeError) as exc:
-        raise UserFacingError(f"{imported.filename} refused, nothing written:\n{bullet_list(exc.messages)}",
-                              EXIT_REFUSED) from None
+        raise UserFacingError(
+            f"{imported.filename} refused, nothing written:\n{bullet_list(exc.messages)}", EXIT_REFUSED
+        ) from None
     for warning in imported.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if plan.is_empty:
@@ -155,7 +176,6 @@ class _Discard:
 
 
 async def _import(args: argparse.Namespace) -> int:
-    from gslb.cli import store_settings
     from gslb.store import PolicyStore
 
     imported = load_source(args)
@@ -188,7 +208,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 async def _export(args: argparse.Namespace) -> int:
-    from gslb.cli import store_settings
     from gslb.importer import export_policy_yaml
     from gslb.store import PolicyStore
 
@@ -214,8 +233,6 @@ async def _export(args: argparse.Namespace) -> int:
 
 async def _status(args: argparse.Namespace) -> int:
     from collections import Counter
-
-    from gslb.cli import store_settings
 
     settings = store_settings(args)
     async with opened_store(settings) as store:

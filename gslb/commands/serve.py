@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gslb.commands.common import EXIT_OK, UserFacingError, opened_store
+from gslb.commands.common import EXIT_OK, UserFacingError, opened_store, store_settings
 from gslb.commands.policy_io import apply_yaml_text
 from gslb.demo import DEMO_POLICY_YAML, DEMO_TENANT
 
@@ -55,7 +55,6 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from gslb.cli import store_settings
     from gslb.feed import SnapshotFeed
     from gslb.store import PolicyStore
 
@@ -67,7 +66,9 @@ async def _serve(args: argparse.Namespace) -> int:
             policy_store = PolicyStore(store)
             current = await policy_store.current()
             if f"tenant:{DEMO_TENANT}" not in current.docs:
-                revision = await apply_yaml_text(policy_store, DEMO_POLICY_YAML, "demo policy", actor="gslb serve --demo")
+                revision = await apply_yaml_text(
+                    policy_store, DEMO_POLICY_YAML, "demo policy", actor="gslb serve --demo"
+                )
                 log.info("loaded the demo policy at revision %d", revision)
         feed = SnapshotFeed(store)
         await feed.start()
@@ -78,7 +79,9 @@ async def _serve(args: argparse.Namespace) -> int:
             await site.start()
         except OSError as exc:
             await feed.stop()
-            raise UserFacingError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --http") from None
+            raise UserFacingError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; choose another --http"
+            ) from None
         print(f"gslb serving: status on http://{args.http}/v1/status, {settings.describe()}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -100,7 +103,9 @@ def _status_app(feed: Any, store_description: str) -> web.Application:
 
     # A registry per app, not the global one: several nodes can live in one process (tests).
     registry = CollectorRegistry()
-    revision_gauge = Gauge("gslb_snapshot_revision", "store revision of the served snapshot", registry=registry)
+    revision_gauge = Gauge(
+        "gslb_snapshot_revision", "store revision of the served snapshot", registry=registry
+    )
     age_gauge = Gauge("gslb_snapshot_age_seconds", "seconds since the snapshot was built", registry=registry)
     revision_gauge.set_function(lambda: feed.snapshot.revision)
     age_gauge.set_function(lambda: time.time() - feed.snapshot_time if feed.snapshot_time else 0.0)

@@ -22,12 +22,11 @@ _LARGE = re.compile(r"^(\d{1,10}):(\d{1,10}):(\d{1,10})$")
 def _community(value: str) -> str:
     if value in _WELL_KNOWN:
         return value
-    if match := _STANDARD.match(value):
-        if all(int(part) <= 0xFFFF for part in match.groups()):
-            return value
-    elif match := _LARGE.match(value):
-        if all(int(part) <= 0xFFFFFFFF for part in match.groups()):
-            return value
+    standard, large = _STANDARD.match(value), _LARGE.match(value)
+    if standard and all(int(part) <= 0xFFFF for part in standard.groups()):
+        return value
+    if large and all(int(part) <= 0xFFFFFFFF for part in large.groups()):
+        return value
     raise ValueError(
         f"{value!r} is not a BGP community: use 'ASN:VALUE' (each 0-65535), a large community "
         f"'A:B:C' (each 0-4294967295), or one of {', '.join(sorted(_WELL_KNOWN))}"
@@ -71,8 +70,10 @@ class AnycastSpec(Model):
                 "announce the service address itself, or set host_route: false"
             )
         if self.next_hop != "self" and self.next_hop.version != self.prefix.version:
-            problems.append(f"next_hop {self.next_hop} is IPv{self.next_hop.version} but prefix is "
-                            f"IPv{self.prefix.version}")
+            problems.append(
+                f"next_hop {self.next_hop} is IPv{self.next_hop.version} but prefix is "
+                f"IPv{self.prefix.version}"
+            )
         if self.service == "vip" and self.vip is None:
             problems.append("service 'vip' needs 'vip' naming the L4 VIP it announces")
         if self.service == "dns" and self.vip is not None:

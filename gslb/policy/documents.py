@@ -81,7 +81,9 @@ KIND_OF_CLASS: dict[type, str] = {
 def parse_document(kind: str, body: Any, *, doc: str | None = None, base: str = "") -> Any:
     """Validate one document body into its frozen model, or raise PolicyError listing every problem."""
     if kind not in KINDS:
-        raise PolicyError([Problem(f"unknown document kind {kind!r}; use one of {', '.join(KINDS)}", base, doc)])
+        raise PolicyError(
+            [Problem(f"unknown document kind {kind!r}; use one of {', '.join(KINDS)}", base, doc)]
+        )
     if not isinstance(body, Mapping):
         raise PolicyError([Problem(f"a {kind} must be an object, not {type(body).__name__}", base, doc)])
     info = KINDS[kind]

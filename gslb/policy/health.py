@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -110,7 +110,7 @@ class UdpCheck(_CheckBase):
         return self
 
 
-HealthCheckSpec = Annotated[Union[TcpCheck, HttpCheck, DnsCheck, UdpCheck], Field(discriminator="type")]
+HealthCheckSpec = Annotated[TcpCheck | HttpCheck | DnsCheck | UdpCheck, Field(discriminator="type")]
 HEALTH_CHECK_CLASSES: dict[str, type[_CheckBase]] = {
     "tcp": TcpCheck,
     "http": HttpCheck,

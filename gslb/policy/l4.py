@@ -46,8 +46,10 @@ class VipSpec(Model):
         if self.forwarding == "l2":
             for real in self.reals:
                 if real.address.version != self.address.version:
-                    problems.append(f"real {real.address} and VIP {self.address} differ in IP version; "
-                                    "l2 forwarding needs the same family")
+                    problems.append(
+                        f"real {real.address} and VIP {self.address} differ in IP version; "
+                        "l2 forwarding needs the same family"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self

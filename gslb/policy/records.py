@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv6Address
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import dns.exception
 import dns.rdata
@@ -79,6 +79,7 @@ class _RecordSetBase(Model):
     zone: DomainName
     name: RelativeName = APEX
     ttl: Ttl | None = Field(None, description="null: the zone's default TTL")
+    type: str  # narrowed to a Literal by every concrete class
 
     @property
     def is_dynamic(self) -> bool:
@@ -88,7 +89,7 @@ class _RecordSetBase(Model):
         return self.zone if self.name == APEX else f"{self.name}.{self.zone}"
 
     def doc_name(self) -> str:
-        return record_set_doc_name(self.zone, self.name, self.type)  # type: ignore[attr-defined]
+        return record_set_doc_name(self.zone, self.name, self.type)
 
 
 class ARecordSet(_RecordSetBase):
@@ -171,19 +172,17 @@ class GenericRecordSet(_RecordSetBase):
 
 
 RecordSet = Annotated[
-    Union[
-        ARecordSet,
-        AAAARecordSet,
-        CNAMERecordSet,
-        NSRecordSet,
-        PTRRecordSet,
-        MXRecordSet,
-        TXTRecordSet,
-        SRVRecordSet,
-        CAARecordSet,
-        SOARecordSet,
-        GenericRecordSet,
-    ],
+    ARecordSet
+    | AAAARecordSet
+    | CNAMERecordSet
+    | NSRecordSet
+    | PTRRecordSet
+    | MXRecordSet
+    | TXTRecordSet
+    | SRVRecordSet
+    | CAARecordSet
+    | SOARecordSet
+    | GenericRecordSet,
     Field(discriminator="type"),
 ]
 

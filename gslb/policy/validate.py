@@ -53,7 +53,9 @@ def _tenant_problems(policy: PolicySet) -> Iterator[Problem]:
         cursor = tenant.parent
         while cursor is not None and cursor in tenants:
             if cursor in seen:
-                yield Problem(f"parent chain loops back to {cursor!r}; tenants must form a tree", "/parent", doc)
+                yield Problem(
+                    f"parent chain loops back to {cursor!r}; tenants must form a tree", "/parent", doc
+                )
                 break
             seen.add(cursor)
             cursor = tenants[cursor].parent
@@ -132,7 +134,9 @@ def _record_problems(policy: PolicySet, scope: Collection[str] | None) -> Iterat
             )
 
 
-def _zone_content_problems(zone: str, records: list[AnyRecordSet], zones: Collection[str]) -> Iterator[Problem]:
+def _zone_content_problems(
+    zone: str, records: list[AnyRecordSet], zones: Collection[str]
+) -> Iterator[Problem]:
     types_at: dict[str, set[str]] = defaultdict(set)
     for record in records:
         types_at[record.name].add(record.type)
@@ -181,7 +185,9 @@ def _enclosing_zone_for(fqdn: str, zone: str, zones: Collection[str]) -> str | N
     candidate = _enclosing_zone(fqdn, zones) if fqdn != zone else None
     if fqdn in zones and fqdn != zone:
         candidate = fqdn
-    return candidate if candidate is not None and candidate != zone and is_subdomain(candidate, zone) else None
+    return (
+        candidate if candidate is not None and candidate != zone and is_subdomain(candidate, zone) else None
+    )
 
 
 def _below_cut(name: str, cuts: set[str]) -> str | None:
@@ -201,8 +207,11 @@ def _record_set_problems(record: AnyRecordSet, tenant: str, checks: dict[str, An
     values = getattr(record, "values", ())
     if dynamic is None:
         if not values:
-            yield Problem(f"a {record.type} record set needs at least one value (or a 'dynamic' section)",
-                          "/values", doc)
+            yield Problem(
+                f"a {record.type} record set needs at least one value (or a 'dynamic' section)",
+                "/values",
+                doc,
+            )
         return
     if record.type not in DYNAMIC_TYPES:  # pragma: no cover - the models allow dynamic only there
         yield Problem("dynamic answers are supported for A, AAAA and CNAME", "/dynamic", doc)
@@ -230,8 +239,11 @@ def _dynamic_problems(
                     doc,
                 )
         if pool.fallback is not None and pool.fallback not in pools:
-            yield Problem(f"fallback pool {pool.fallback!r} is not defined in this record's pools",
-                          base + "/fallback", doc)
+            yield Problem(
+                f"fallback pool {pool.fallback!r} is not defined in this record's pools",
+                base + "/fallback",
+                doc,
+            )
     yield from _fallback_cycles(dynamic, doc)
     if dynamic.all_down_pool is not None and dynamic.all_down_pool not in pools:
         yield Problem(f"pool {dynamic.all_down_pool!r} is not defined", "/dynamic/all_down_pool", doc)
@@ -241,13 +253,20 @@ def _dynamic_problems(
         for pool_name in rule.target_pools:
             if pool_name not in pools:
                 field = "pool" if rule.pool is not None else "nearest"
-                yield Problem(f"pool {pool_name!r} is not defined in this record's pools", f"{base}/{field}", doc)
+                yield Problem(
+                    f"pool {pool_name!r} is not defined in this record's pools", f"{base}/{field}", doc
+                )
             elif rule.nearest is not None and pools[pool_name].location is None:
-                yield Problem(f"pool {pool_name!r} has no location, which 'nearest' needs",
-                              f"{base}/nearest", doc)
+                yield Problem(
+                    f"pool {pool_name!r} has no location, which 'nearest' needs", f"{base}/nearest", doc
+                )
         if rule.is_catch_all and index != len(dynamic.rules) - 1:
-            yield Problem("a rule without geos or subnets matches everyone and must be the last rule; "
-                          "the rules after it would never apply", base, doc)
+            yield Problem(
+                "a rule without geos or subnets matches everyone and must be the last rule; "
+                "the rules after it would never apply",
+                base,
+                doc,
+            )
         for geo_index, geo in enumerate(rule.geos):
             try:
                 key = parse_geo(geo).key
@@ -255,8 +274,11 @@ def _dynamic_problems(
                 yield Problem(str(exc), f"{base}/geos/{geo_index}", doc)
                 continue
             if key in seen_geos:
-                yield Problem(f"geo {key} is already matched by rule {seen_geos[key]}; this one never applies",
-                              f"{base}/geos/{geo_index}", doc)
+                yield Problem(
+                    f"geo {key} is already matched by rule {seen_geos[key]}; this one never applies",
+                    f"{base}/geos/{geo_index}",
+                    doc,
+                )
             seen_geos.setdefault(key, index)
 
 
@@ -271,8 +293,12 @@ def _fallback_cycles(dynamic: DynamicSpec, doc: str) -> Iterator[Problem]:
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
                     chain = " -> ".join([*cycle, cursor])
-                    yield Problem(f"fallback pools form a cycle ({chain}); end the chain with a pool "
-                                  "that has no fallback", pointer("dynamic", "pools", start, "fallback"), doc)
+                    yield Problem(
+                        f"fallback pools form a cycle ({chain}); end the chain with a pool "
+                        "that has no fallback",
+                        pointer("dynamic", "pools", start, "fallback"),
+                        doc,
+                    )
                 break
             path.append(cursor)
             cursor = dynamic.pools[cursor].fallback
@@ -317,8 +343,9 @@ def _service_problems(policy: PolicySet) -> Iterator[Problem]:
     for kind in ("check", "vip", "upstream", "route", "anycast"):
         for name, spec in policy.of_kind(kind).items():
             if spec.tenant not in tenants:
-                yield Problem(f"tenant {spec.tenant!r} does not exist; create it first", "/tenant",
-                              f"{kind}:{name}")
+                yield Problem(
+                    f"tenant {spec.tenant!r} does not exist; create it first", "/tenant", f"{kind}:{name}"
+                )
     listeners: dict[tuple[str, int, str], str] = {}
     for name, vip in vips.items():
         doc = f"vip:{name}"
@@ -328,30 +355,45 @@ def _service_problems(policy: PolicySet) -> Iterator[Problem]:
                 yield Problem(f"real {real.address} is listed twice", f"/reals/{index}/address", doc)
             seen.add(str(real.address))
             if real.health_check is not None and f"{vip.tenant}/{real.health_check}" not in checks:
-                yield Problem(f"health check {real.health_check!r} does not exist in tenant {vip.tenant!r}",
-                              f"/reals/{index}/health_check", doc)
+                yield Problem(
+                    f"health check {real.health_check!r} does not exist in tenant {vip.tenant!r}",
+                    f"/reals/{index}/health_check",
+                    doc,
+                )
         listener = (str(vip.address), vip.port, vip.protocol)
         if listener in listeners:
-            yield Problem(f"{vip.address}:{vip.port}/{vip.protocol} is already used by VIP "
-                          f"{listeners[listener]}", "/address", doc)
+            yield Problem(
+                f"{vip.address}:{vip.port}/{vip.protocol} is already used by VIP {listeners[listener]}",
+                "/address",
+                doc,
+            )
         listeners.setdefault(listener, name)
     for name, pool in upstreams.items():
         for index, member in enumerate(pool.members):
             if member.health_check is not None and f"{pool.tenant}/{member.health_check}" not in checks:
-                yield Problem(f"health check {member.health_check!r} does not exist in tenant {pool.tenant!r}",
-                              f"/members/{index}/health_check", f"upstream:{name}")
+                yield Problem(
+                    f"health check {member.health_check!r} does not exist in tenant {pool.tenant!r}",
+                    f"/members/{index}/health_check",
+                    f"upstream:{name}",
+                )
     claimed: dict[tuple[str, str, str], str] = {}
     for name, route in policy.of_kind("route").items():
         doc = f"route:{name}"
         if f"{route.tenant}/{route.upstream}" not in upstreams:
-            yield Problem(f"upstream pool {route.upstream!r} does not exist in tenant {route.tenant!r}",
-                          "/upstream", doc)
+            yield Problem(
+                f"upstream pool {route.upstream!r} does not exist in tenant {route.tenant!r}",
+                "/upstream",
+                doc,
+            )
         for index, host in enumerate(route.hosts):
             key = (host, route.path, route.path_match)
             other = claimed.setdefault(key, name)
             if other != name and other.split("/")[0] != route.tenant:
-                yield Problem(f"host {host} path {route.path} is already routed by another tenant",
-                              f"/hosts/{index}", doc)
+                yield Problem(
+                    f"host {host} path {route.path} is already routed by another tenant",
+                    f"/hosts/{index}",
+                    doc,
+                )
     announced: dict[str, str] = {}
     for name, spec in policy.of_kind("anycast").items():
         doc = f"anycast:{name}"

@@ -1,4 +1,4 @@
-"""The policy store: JSON documents in Redis (or embedded), a global revision, atomic commits, a change feed."""
+"""The policy store: JSON documents in Redis or embedded, a global revision, atomic commits, a change feed."""
 
 from gslb.store.embedded import EmbeddedStore, open_embedded
 from gslb.store.errors import (

@@ -86,9 +86,13 @@ class EmbeddedStore(Store):
         except BaseException:
             await self.close()
             raise
-        log.info("embedded store in %s open at revision %d (%d documents)", self.data_dir, revision, len(docs))
+        log.info(
+            "embedded store in %s open at revision %d (%d documents)", self.data_dir, revision, len(docs)
+        )
 
-    async def commit(self, ops: Sequence[Op], *, base_revision: int | None = None, actor: str | None = None) -> int:
+    async def commit(
+        self, ops: Sequence[Op], *, base_revision: int | None = None, actor: str | None = None
+    ) -> int:
         async with self._commit_lock:
             return await super().commit(ops, base_revision=base_revision, actor=actor)
 
@@ -136,8 +140,12 @@ class EmbeddedStore(Store):
                     entry = ChangeEntry.from_json(json.loads(line))
                 except (ValueError, KeyError, TypeError) as exc:
                     if index == last_index:
-                        log.warning("%s:%d: dropping a torn last entry (a crash during its commit; it "
-                                    "was never acknowledged)", journal, index + 1)
+                        log.warning(
+                            "%s:%d: dropping a torn last entry (a crash during its commit; it "
+                            "was never acknowledged)",
+                            journal,
+                            index + 1,
+                        )
                         break
                     raise EmbeddedStoreError(
                         f"{journal}:{index + 1}: corrupt journal entry ({exc}); nothing was changed. "
@@ -154,7 +162,11 @@ class EmbeddedStore(Store):
                     if change.op == "delete":
                         docs.pop(change.ref.key, None)
                     else:
-                        docs[change.ref.key] = {"rev": entry.rev, "tenant": change.tenant, "body": change.body}
+                        docs[change.ref.key] = {
+                            "rev": entry.rev,
+                            "tenant": change.tenant,
+                            "body": change.body,
+                        }
                 revision = entry.rev
         return revision, docs
 
@@ -183,7 +195,9 @@ class EmbeddedStore(Store):
         _fsync_dir(self.data_dir)
 
 
-async def open_embedded(data_dir: Path, *, prefix: str = "gslb", fsync: bool = True, **kwargs: Any) -> EmbeddedStore:
+async def open_embedded(
+    data_dir: Path, *, prefix: str = "gslb", fsync: bool = True, **kwargs: Any
+) -> EmbeddedStore:
     store = EmbeddedStore(Path(data_dir), prefix=prefix, fsync=fsync, **kwargs)
     await store.open()
     return store

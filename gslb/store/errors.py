@@ -37,7 +37,9 @@ class StaleRevisionError(ConflictError):
     def __init__(self, base: int, current: int) -> None:
         self.base = base
         self.current = current
-        super().__init__((), f"the store moved from revision {base} to {current}; nothing written. Reload and retry.")
+        super().__init__(
+            (), f"the store moved from revision {base} to {current}; nothing written. Reload and retry."
+        )
 
 
 class StoreUnavailableError(StoreError):

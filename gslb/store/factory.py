@@ -29,14 +29,18 @@ def redis_client(url: str) -> aioredis.Redis:
     )
 
 
-async def open_store(redis_url: str | None, *, data_dir: Path, prefix: str = "gslb", **kwargs: object) -> Store:
+async def open_store(
+    redis_url: str | None, *, data_dir: Path, prefix: str = "gslb", **kwargs: object
+) -> Store:
     if redis_url is None:
         return await open_embedded(data_dir, prefix=prefix, **kwargs)  # type: ignore[arg-type]
     shown = redact_url(redis_url)
     try:
         client = redis_client(redis_url)
     except ValueError as exc:
-        raise StoreUnavailableError(f"{shown} is not a valid Redis URL ({exc}); use redis://host:6379/0") from None
+        raise StoreUnavailableError(
+            f"{shown} is not a valid Redis URL ({exc}); use redis://host:6379/0"
+        ) from None
     try:
         await client.ping()
     except (RedisError, OSError) as exc:

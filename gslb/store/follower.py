@@ -9,10 +9,10 @@ with capped, jittered backoff; listeners learn about every applied batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from gslb.store.errors import StoreError, StoreUnavailableError
 from gslb.store.store import Store
@@ -37,7 +37,7 @@ class Follower:
         self._task: asyncio.Task[None] | None = None
         self._advanced = asyncio.Condition()
         self.reloads = 0
-        self._reader: object | None = None
+        self._reader: Any = None
         self._stopping = False
         self.epoch: str | None = None
 
@@ -49,7 +49,7 @@ class Follower:
         self._listeners.append(listener)
 
     async def start(self) -> None:
-        """Load everything (raises StoreError when the store is unreachable), then follow in the background."""
+        """Load everything (StoreError if the store is unreachable), then follow in the background."""
         await self._reload()
         self._task = asyncio.create_task(self._run(), name="store-follower")
 
@@ -130,8 +130,10 @@ class Follower:
     async def _recover(self) -> None:
         """After losing the store: the same data set resumes from the feed, a new one reloads."""
         if await self._store.epoch() != self.epoch:
-            log.warning("the store's data set changed while disconnected (a Redis without persistence "
-                        "restarted?); reloading everything")
+            log.warning(
+                "the store's data set changed while disconnected (a Redis without persistence "
+                "restarted?); reloading everything"
+            )
             await self._reload()
         else:
             await self._catch_up()
@@ -147,14 +149,20 @@ class Follower:
         changed: set[str] = set()
         for entry in entries:
             if entry.epoch is not None and self.epoch is not None and entry.epoch != self.epoch:
-                log.warning("the store's data set changed (a Redis without persistence restarted?): reloading")
+                log.warning(
+                    "the store's data set changed (a Redis without persistence restarted?): reloading"
+                )
                 await self._reload()
                 return
             if entry.rev <= self.rev:
                 continue
             if entry.rev != self.rev + 1 or entry.reload:
-                log.info("change feed gap at revision %d (next entry %d%s): reloading",
-                         self.rev, entry.rev, ", reload marker" if entry.reload else "")
+                log.info(
+                    "change feed gap at revision %d (next entry %d%s): reloading",
+                    self.rev,
+                    entry.rev,
+                    ", reload marker" if entry.reload else "",
+                )
                 await self._reload()
                 return
             for change in entry.changes:

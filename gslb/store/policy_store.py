@@ -98,7 +98,9 @@ class PolicyMirror:
                     docs[key] = parse_document(change.ref.kind, change.body, doc=key)
                     self.revisions[key] = entry.rev
                 except PolicyError as exc:
-                    log.error("change %s at revision %d does not validate and is ignored: %s", key, entry.rev, exc)
+                    log.error(
+                        "change %s at revision %d does not validate and is ignored: %s", key, entry.rev, exc
+                    )
             revision = entry.rev
         self.policy = PolicySet(docs, revision)
         return changed
@@ -153,7 +155,9 @@ class PolicyStore:
         keys = [*put_keys, *deletes]
         if len(set(keys)) != len(keys):
             duplicates = sorted({key for key in keys if keys.count(key) > 1})
-            raise PolicyError([Problem(f"{key} appears more than once in one change", "", key) for key in duplicates])
+            raise PolicyError(
+                [Problem(f"{key} appears more than once in one change", "", key) for key in duplicates]
+            )
         if not keys:
             return (await self.mirror.refresh()).revision
         for attempt in range(MAX_REVALIDATIONS):

@@ -9,6 +9,7 @@ so every commit is all-or-nothing and revisions have no gaps.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import logging
 import random
@@ -22,7 +23,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
-from gslb.store.errors import ConflictError, KeyConflict, StaleRevisionError, StoreError, StoreUnavailableError
+from gslb.store.errors import (
+    ConflictError,
+    KeyConflict,
+    StaleRevisionError,
+    StoreError,
+    StoreUnavailableError,
+)
 from gslb.store.keys import KeySpace
 from gslb.store.types import Change, ChangeEntry, Delete, DocRef, Op, Put, StateDump, StoredDoc
 
@@ -38,7 +45,7 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
-def _envelope(raw: bytes, key: str) -> StoredDoc:
+def _envelope(raw: bytes | str, key: str) -> StoredDoc:
     data = json.loads(raw)
     return StoredDoc(DocRef.parse(key), data["tenant"], int(data["rev"]), data["body"])
 
@@ -75,7 +82,7 @@ class Store:
             raw = await self.client.hget(self.keys.docs(), ref.key)
         return None if raw is None else _envelope(raw, ref.key)
 
-    async def get_many(self, refs: Sequence[DocRef]) -> dict[str, StoredDoc]:
+    async def get_many(self, refs: Sequence[DocRef]) -> builtins.dict[str, StoredDoc]:
         if not refs:
             return {}
         keys = [ref.key for ref in refs]
@@ -88,9 +95,10 @@ class Store:
             if kind is None and tenant is None:
                 everything = await self.client.hgetall(self.keys.docs())
                 return sorted(
-                    (_envelope(raw, _text(key)) for key, raw in everything.items()), key=lambda doc: doc.ref.key
+                    (_envelope(raw, _text(key)) for key, raw in everything.items()),
+                    key=lambda doc: doc.ref.key,
                 )
-            index_keys = []
+            index_keys: builtins.list[str] = []
             if kind is not None:
                 index_keys.append(self.keys.kind_index(kind))
             if tenant is not None:
@@ -109,7 +117,7 @@ class Store:
             revision, everything, epoch = await pipe.execute()
         docs = {}
         for key, raw in everything.items():
-            text = _text(key)
+            text: str = _text(key)
             docs[text] = _envelope(raw, text)
         return StateDump(int(revision or 0), docs, _text(epoch) if epoch is not None else None)
 
@@ -118,19 +126,19 @@ class Store:
             value = await self.client.get(self.keys.epoch())
         return None if value is None else _text(value)
 
-    async def changes_since(self, rev: int, *, count: int = 1000) -> list[ChangeEntry] | None:
+    async def changes_since(self, rev: int, *, count: int = 1000) -> builtins.list[ChangeEntry] | None:
         """Entries after `rev` (at most `count`), or None when the stream no longer holds rev+1."""
         async with self._errors():
             entries = await self.client.xrange(self.keys.changes(), min=f"({rev}-0", max="+", count=count)
             if not entries:
                 current = await self.revision()
                 return [] if current <= rev else None
-        parsed = [self._parse_entry(entry_id, fields) for entry_id, fields in entries]
+        parsed = [self._parse_entry(entry_id, fields) for entry_id, fields in entries or ()]
         if parsed[0].rev != rev + 1:
             return None
         return parsed
 
-    def _parse_entry(self, entry_id: bytes | str, fields: dict[Any, Any]) -> ChangeEntry:
+    def _parse_entry(self, entry_id: Any, fields: Any) -> ChangeEntry:
         raw = fields.get(b"entry") or fields.get("entry")
         if raw is None:
             raise StoreError(f"change entry {_text(entry_id)} has no payload; the stream is not ours")
@@ -138,7 +146,9 @@ class Store:
 
     # --- writes -------------------------------------------------------------------------------
 
-    async def commit(self, ops: Sequence[Op], *, base_revision: int | None = None, actor: str | None = None) -> int:
+    async def commit(
+        self, ops: Sequence[Op], *, base_revision: int | None = None, actor: str | None = None
+    ) -> int:
         """Apply every op atomically at one new revision; returns it. Nothing is written on any error."""
         if not ops:
             raise StoreError("a commit needs at least one operation")
@@ -159,7 +169,7 @@ class Store:
         raise StaleRevisionError(base_revision if base_revision is not None else current, current)
 
     async def _try_commit(
-        self, ops: Sequence[Op], keys: list[str], base_revision: int | None, actor: str | None
+        self, ops: Sequence[Op], keys: builtins.list[str], base_revision: int | None, actor: str | None
     ) -> int:
         async with self._errors(), self.client.pipeline(transaction=True) as pipe:
             await pipe.watch(self.keys.revision())
@@ -167,7 +177,9 @@ class Store:
             if base_revision is not None and current != base_revision:
                 raise StaleRevisionError(base_revision, current)
             raws = await pipe.hmget(self.keys.docs(), keys)
-            existing = {key: _envelope(raw, key) for key, raw in zip(keys, raws, strict=True) if raw is not None}
+            existing: builtins.dict[str, StoredDoc] = {
+                key: _envelope(raw, key) for key, raw in zip(keys, raws, strict=True) if raw is not None
+            }
             conflicts = [
                 KeyConflict(op.ref.key, op.if_rev, existing[op.ref.key].rev if op.ref.key in existing else 0)
                 for op in ops
@@ -202,7 +214,12 @@ class Store:
         return new_rev
 
     def entry_for(
-        self, ops: Sequence[Op], existing: dict[str, StoredDoc], rev: int, actor: str | None, epoch: str | None
+        self,
+        ops: Sequence[Op],
+        existing: builtins.dict[str, StoredDoc],
+        rev: int,
+        actor: str | None,
+        epoch: str | None,
     ) -> ChangeEntry:
         changes = []
         for op in ops:
@@ -216,7 +233,9 @@ class Store:
     async def before_exec(self, entry: ChangeEntry) -> None:
         """Hook run after all checks passed and before EXEC (the embedded store journals here)."""
 
-    def _queue_writes(self, pipe: Any, ops: Sequence[Op], existing: dict[str, StoredDoc], rev: int) -> None:
+    def _queue_writes(
+        self, pipe: Any, ops: Sequence[Op], existing: builtins.dict[str, StoredDoc], rev: int
+    ) -> None:
         docs = self.keys.docs()
         for op in ops:
             key = op.ref.key

@@ -136,12 +136,16 @@ def test_bind_and_octodns_zone_files(tmp_path: Path, store_args: list[str], caps
         "mail IN MX 10 mx.example.net.\n"
     )
     assert run(capsys, "import", str(zone_file(tmp_path, 0)), *store_args)[0] == 0
-    code, out, err = run(capsys, "import", "--bind", str(bind), "--zone", "example.org.", "--tenant", "acme", *store_args)
+    code, out, err = run(
+        capsys, "import", "--bind", str(bind), "--zone", "example.org.", "--tenant", "acme", *store_args
+    )
     assert code == 0, err
     assert "+ rrset:example.org./www/A" in out
     octo = tmp_path / "octo.yaml"
     octo.write_text("'':\n  type: NS\n  values: [ns1.example.org.]\nwww:\n  type: A\n  value: 192.0.2.81\n")
-    code, out, err = run(capsys, "import", "--octodns", str(octo), "--zone", "example.org.", *store_args, "--force")
+    code, out, err = run(
+        capsys, "import", "--octodns", str(octo), "--zone", "example.org.", *store_args, "--force"
+    )
     assert code == 0, err
     assert "~ rrset:example.org./www/A" in out and "- rrset:example.org./mail/MX" in out
 

@@ -37,7 +37,11 @@ def start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     env.pop("GSLB_REDIS_URL", None)
     env.pop("GSLB_DATA_DIR", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "gslb.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "gslb.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -72,10 +72,15 @@ async def test_health_state_change_recompiles_dynamic_answers(stores: Any) -> No
     dynamic = parse_document(
         "rrset",
         {
-            "zone": "example.com.", "name": "app", "type": "A",
+            "zone": "example.com.",
+            "name": "app",
+            "type": "A",
             "dynamic": {
                 "pools": {
-                    "main": {"values": [{"value": "192.0.2.10", "health_check": "web"}], "fallback": "backup"},
+                    "main": {
+                        "values": [{"value": "192.0.2.10", "health_check": "web"}],
+                        "fallback": "backup",
+                    },
                     "backup": {"values": [{"value": "198.51.100.10"}]},
                 },
                 "rules": [{"pool": "main"}],
@@ -97,7 +102,9 @@ async def test_health_state_change_recompiles_dynamic_answers(stores: Any) -> No
             return select(answer, ClientContext(ip_address("192.0.2.99"), None, 32), 1).pool  # type: ignore[arg-type]
 
         assert pool_for_client() == "main"
-        revision = await writer.commit([Put(DocRef("health", "acme/web/192.0.2.10"), "acme", {"state": "down"})])
+        revision = await writer.commit(
+            [Put(DocRef("health", "acme/web/192.0.2.10"), "acme", {"state": "down"})]
+        )
         await feed.wait_for(revision, timeout=2)
         assert pool_for_client() == "backup"
     finally:

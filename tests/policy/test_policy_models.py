@@ -14,7 +14,9 @@ def problems(kind: str, body: dict) -> list[str]:
 
 
 def test_record_set_normalises_names_and_types() -> None:
-    spec = parse_document("rrset", {"zone": "Example.COM", "name": "WWW", "type": "a", "values": ["192.0.2.1"]})
+    spec = parse_document(
+        "rrset", {"zone": "Example.COM", "name": "WWW", "type": "a", "values": ["192.0.2.1"]}
+    )
     assert spec.zone == "example.com."
     assert spec.name == "www"
     assert spec.type == "A"
@@ -43,16 +45,27 @@ def test_unknown_record_type_names_supported_ones() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"values": [{"preference": 70000, "exchange": "mx.example.com"}], "type": "MX"},
-         "/values/0/preference: Input should be less than or equal to 65535"),
+        (
+            {"values": [{"preference": 70000, "exchange": "mx.example.com"}], "type": "MX"},
+            "/values/0/preference: Input should be less than or equal to 65535",
+        ),
         ({"values": ["a..b"], "type": "CNAME"}, "/values/0: 'a..b' has an empty label"),
-        ({"values": ["x.example.", "y.example."], "type": "CNAME"}, "/values: Tuple should have at most 1 item"),
+        (
+            {"values": ["x.example.", "y.example."], "type": "CNAME"},
+            "/values: Tuple should have at most 1 item",
+        ),
         ({"values": ["3 1 1 zz"], "type": "TLSA"}, "/values: not a valid TLSA value"),
         ({"values": [{"flags": 0, "tag": "is sue", "value": "x"}], "type": "CAA"}, "/values/0/tag:"),
         ({"values": ["2001:db8::1"], "type": "A"}, "'2001:db8::1': input is not a valid ipv4 address"),
-        ({"values": ["192.0.2.1"], "type": "A", "name": "www.example.com."}, "/name: 'www.example.com.' is absolute"),
+        (
+            {"values": ["192.0.2.1"], "type": "A", "name": "www.example.com."},
+            "/name: 'www.example.com.' is absolute",
+        ),
         ({"values": ["192.0.2.1"], "type": "A", "name": "a.*"}, "'*' is only allowed as the leftmost label"),
-        ({"values": ["192.0.2.1"], "type": "A", "ttl": -1}, "/ttl: Input should be greater than or equal to 0"),
+        (
+            {"values": ["192.0.2.1"], "type": "A", "ttl": -1},
+            "/ttl: Input should be greater than or equal to 0",
+        ),
     ],
 )
 def test_record_value_errors(body: dict, expected: str) -> None:
@@ -75,7 +88,9 @@ def test_dynamic_structure_errors() -> None:
         },
     )
     assert "rrset:x/dynamic/pools/eu/values/0/weight: Input should be greater than or equal to 1" in found
-    assert "rrset:x/dynamic/rules/0/subnets/0: '10.0.0.1/8' has host bits set; did you mean 10.0.0.0/8?" in found
+    assert (
+        "rrset:x/dynamic/rules/0/subnets/0: '10.0.0.1/8' has host bits set; did you mean 10.0.0.0/8?" in found
+    )
     assert "rrset:x/dynamic/rules/1: a rule needs exactly one of 'pool' or 'nearest'" in found
 
 
@@ -83,9 +98,9 @@ def test_health_check_bad_definitions() -> None:
     assert problems("check", {"tenant": "acme", "name": "web", "type": "tcp", "port": 0}) == [
         "check:x/port: Input should be greater than or equal to 1"
     ]
-    assert problems("check", {"tenant": "acme", "name": "web", "type": "tcp", "port": 80, "interval": -1}) == [
-        "check:x/interval: Input should be greater than 0"
-    ]
+    assert problems(
+        "check", {"tenant": "acme", "name": "web", "type": "tcp", "port": 80, "interval": -1}
+    ) == ["check:x/interval: Input should be greater than 0"]
     (message,) = problems(
         "check", {"tenant": "acme", "name": "web", "type": "http", "interval": 1, "timeout": 5}
     )
@@ -114,7 +129,13 @@ def test_anycast_values_never_reach_exabgp_unchecked() -> None:
     assert any("is not a BGP community" in message for message in found)
     (message,) = problems(
         "anycast",
-        {"tenant": "acme", "name": "dns", "prefix": "192.0.2.0/24", "service": "dns", "next_hop": "2001:db8::1"},
+        {
+            "tenant": "acme",
+            "name": "dns",
+            "prefix": "192.0.2.0/24",
+            "service": "dns",
+            "next_hop": "2001:db8::1",
+        },
     )
     assert "not a host route" in message and "next_hop 2001:db8::1 is IPv6 but prefix is IPv4" in message
 
@@ -122,8 +143,14 @@ def test_anycast_values_never_reach_exabgp_unchecked() -> None:
 def test_vip_and_tenant_names() -> None:
     (message,) = problems(
         "vip",
-        {"tenant": "acme", "name": "web", "address": "192.0.2.1", "port": 80, "maglev_table_size": 1000,
-         "reals": [{"address": "10.0.0.1"}]},
+        {
+            "tenant": "acme",
+            "name": "web",
+            "address": "192.0.2.1",
+            "port": 80,
+            "maglev_table_size": 1000,
+            "reals": [{"address": "10.0.0.1"}],
+        },
     )
     assert "maglev_table_size 1000 is not prime" in message
     found = problems("tenant", {"name": "Acme Corp"})

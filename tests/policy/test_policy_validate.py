@@ -53,7 +53,8 @@ def test_missing_tenant_and_parent_cycle() -> None:
 def test_zone_inside_another_tenants_zone_is_refused_but_child_org_allowed() -> None:
     found = messages(("zone", {"name": "sub.example.com.", "tenant": "globex"}))
     assert any(
-        m.startswith("zone:sub.example.com./name: zone sub.example.com. lies inside zone example.com.") for m in found
+        m.startswith("zone:sub.example.com./name: zone sub.example.com. lies inside zone example.com.")
+        for m in found
     )
     allowed = validate(
         policy(
@@ -67,7 +68,9 @@ def test_zone_inside_another_tenants_zone_is_refused_but_child_org_allowed() -> 
 
 
 def test_zone_needs_apex_ns() -> None:
-    found = validate(policy(("tenant", {"name": "acme"}), ("zone", {"name": "example.org.", "tenant": "acme"})))
+    found = validate(
+        policy(("tenant", {"name": "acme"}), ("zone", {"name": "example.org.", "tenant": "acme"}))
+    )
     assert [p.doc for p in found] == ["zone:example.org."]
     assert "has no NS record set at its apex" in found[0].message
 
@@ -82,7 +85,10 @@ def test_cname_beside_other_data_and_at_apex() -> None:
         "rrset:example.com./www/CNAME/type: CNAME at www.example.com. cannot coexist with other data (TXT); "
         "remove them or use the target's records directly"
     ) in found
-    assert "rrset:example.com./@/CNAME/name: a CNAME cannot be at the zone apex (it would hide SOA and NS)" in found
+    assert (
+        "rrset:example.com./@/CNAME/name: a CNAME cannot be at the zone apex (it would hide SOA and NS)"
+        in found
+    )
 
 
 def test_record_in_unknown_zone_and_in_hosted_subzone() -> None:
@@ -93,23 +99,39 @@ def test_record_in_unknown_zone_and_in_hosted_subzone() -> None:
         ("rrset", {"zone": "example.com.", "name": "api.dev", "type": "A", "values": ["192.0.2.1"]}),
     )
     assert "rrset:nowhere.test./www/A/zone: zone nowhere.test. does not exist; create it first" in found
-    assert any(m.startswith("rrset:example.com./api.dev/A/name: api.dev.example.com. lies in zone dev.example.com.")
-               for m in found)
+    assert any(
+        m.startswith("rrset:example.com./api.dev/A/name: api.dev.example.com. lies in zone dev.example.com.")
+        for m in found
+    )
 
 
 def test_delegation_occludes_data() -> None:
     found = messages(
-        ("rrset", {"zone": "example.com.", "name": "child", "type": "NS", "values": ["ns.child.example.com."]}),
+        (
+            "rrset",
+            {"zone": "example.com.", "name": "child", "type": "NS", "values": ["ns.child.example.com."]},
+        ),
         ("rrset", {"zone": "example.com.", "name": "ns.child", "type": "A", "values": ["192.0.2.7"]}),
         ("rrset", {"zone": "example.com.", "name": "www.child", "type": "TXT", "values": ["hidden"]}),
-        ("rrset", {"zone": "example.com.", "name": "child", "type": "MX",
-                   "values": [{"preference": 1, "exchange": "mx.example.com."}]}),
+        (
+            "rrset",
+            {
+                "zone": "example.com.",
+                "name": "child",
+                "type": "MX",
+                "values": [{"preference": 1, "exchange": "mx.example.com."}],
+            },
+        ),
     )
     assert not any("ns.child" in m for m in found), found  # glue is fine
-    assert any(m.startswith("rrset:example.com./www.child/TXT/name: www.child.example.com. is below the delegation")
-               for m in found)
-    assert any(m.startswith("rrset:example.com./child/MX/type: child.example.com. is a delegation point")
-               for m in found)
+    assert any(
+        m.startswith("rrset:example.com./www.child/TXT/name: www.child.example.com. is below the delegation")
+        for m in found
+    )
+    assert any(
+        m.startswith("rrset:example.com./child/MX/type: child.example.com. is a delegation point")
+        for m in found
+    )
 
 
 def test_dynamic_reference_problems_all_reported() -> None:
@@ -131,10 +153,11 @@ def test_dynamic_reference_problems_all_reported() -> None:
     )
     doc = "rrset:example.com./www/A"
     expected = [
-        f"{doc}/dynamic/pools/eu/values/0/health_check: health check 'missing' does not exist in tenant 'acme'",
+        f"{doc}/dynamic/pools/eu/values/0/health_check: "
+        "health check 'missing' does not exist in tenant 'acme'",
         f"{doc}/dynamic/pools/us/values/0/value: '2001:db8::1' is not an IPv4 address",
-        f"{doc}/dynamic/pools/eu/fallback: fallback pools form a cycle (eu -> us -> eu); end the chain with a "
-        "pool that has no fallback",
+        f"{doc}/dynamic/pools/eu/fallback: fallback pools form a cycle (eu -> us -> eu); "
+        "end the chain with a pool that has no fallback",
         f"{doc}/dynamic/all_down_pool: pool 'sorry' is not defined",
         f"{doc}/dynamic/rules/1/pool: pool 'nope' is not defined in this record's pools",
         f"{doc}/dynamic/rules/1: a rule without geos or subnets matches everyone and must be the last rule; "
@@ -145,8 +168,10 @@ def test_dynamic_reference_problems_all_reported() -> None:
     for message in expected:
         assert message in found, (message, found)
     assert any(m.startswith(f"{doc}/dynamic/rules/0/geos/1:") for m in found)
-    assert any(m.startswith(f"{doc}/dynamic/pools/asia/values/0/probe: probe must be an IP address or host name")
-               for m in found)
+    assert any(
+        m.startswith(f"{doc}/dynamic/pools/asia/values/0/probe: probe must be an IP address or host name")
+        for m in found
+    )
 
 
 def test_static_record_needs_values() -> None:
@@ -158,21 +183,42 @@ def test_static_record_needs_values() -> None:
 
 def test_services_cross_references() -> None:
     found = messages(
-        ("vip", {"tenant": "acme", "name": "web", "address": "192.0.2.80", "port": 80,
-                 "reals": [{"address": "10.0.0.1", "health_check": "nope"}, {"address": "10.0.0.1"}]}),
-        ("vip", {"tenant": "globex", "name": "web", "address": "192.0.2.80", "port": 80,
-                 "reals": [{"address": "10.0.0.2"}]}),
+        (
+            "vip",
+            {
+                "tenant": "acme",
+                "name": "web",
+                "address": "192.0.2.80",
+                "port": 80,
+                "reals": [{"address": "10.0.0.1", "health_check": "nope"}, {"address": "10.0.0.1"}],
+            },
+        ),
+        (
+            "vip",
+            {
+                "tenant": "globex",
+                "name": "web",
+                "address": "192.0.2.80",
+                "port": 80,
+                "reals": [{"address": "10.0.0.2"}],
+            },
+        ),
         ("upstream", {"tenant": "acme", "name": "api", "members": [{"address": "10.0.0.1", "port": 8080}]}),
         ("route", {"tenant": "acme", "name": "api", "hosts": ["api.example.com"], "upstream": "missing"}),
         ("route", {"tenant": "globex", "name": "api", "hosts": ["api.example.com"], "upstream": "x"}),
-        ("anycast", {"tenant": "acme", "name": "web", "prefix": "192.0.2.80/32", "service": "vip", "vip": "gone"}),
+        (
+            "anycast",
+            {"tenant": "acme", "name": "web", "prefix": "192.0.2.80/32", "service": "vip", "vip": "gone"},
+        ),
         ("anycast", {"tenant": "ghost", "name": "dns", "prefix": "192.0.2.80/32", "service": "dns"}),
     )
     assert "vip:acme/web/reals/0/health_check: health check 'nope' does not exist in tenant 'acme'" in found
     assert "vip:acme/web/reals/1/address: real 10.0.0.1 is listed twice" in found
     assert "vip:globex/web/address: 192.0.2.80:80/tcp is already used by VIP acme/web" in found
     assert "route:acme/api/upstream: upstream pool 'missing' does not exist in tenant 'acme'" in found
-    assert "route:globex/api/hosts/0: host api.example.com path / is already routed by another tenant" in found
+    assert (
+        "route:globex/api/hosts/0: host api.example.com path / is already routed by another tenant" in found
+    )
     assert "anycast:acme/web/vip: VIP 'gone' does not exist in tenant 'acme'" in found
     assert "anycast:ghost/dns/tenant: tenant 'ghost' does not exist; create it first" in found
     assert "anycast:ghost/dns/prefix: prefix 192.0.2.80/32 is already announced by acme/web" in found

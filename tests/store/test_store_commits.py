@@ -39,7 +39,9 @@ async def test_conflicting_commit_writes_nothing(store: Store) -> None:
     before_stream = await stream_length(store)
     with pytest.raises(ConflictError) as excinfo:
         await store.commit([put(B, v=1), put(C, v=1), Put(A, "acme", {"v": 2}, if_rev=7)])
-    assert [str(c) for c in excinfo.value.conflicts] == ["zone:a.example.: expected revision 7, but it is at revision 1"]
+    assert [str(c) for c in excinfo.value.conflicts] == [
+        "zone:a.example.: expected revision 7, but it is at revision 1"
+    ]
     assert "Reload and retry" in str(excinfo.value)
     after = await store.load_all()
     assert after == before_docs
@@ -112,7 +114,9 @@ async def test_load_all_is_consistent_under_writes(store_factory: Any) -> None:
         generation = 0
         while not stop.is_set():
             generation += 1
-            await writer_store.commit([Put(DocRef("zone", f"z{i}."), "acme", {"gen": generation}) for i in range(50)])
+            await writer_store.commit(
+                [Put(DocRef("zone", f"z{i}."), "acme", {"gen": generation}) for i in range(50)]
+            )
 
     task = asyncio.create_task(writer())
     try:
@@ -142,8 +146,12 @@ async def test_list_by_kind_and_tenant_follows_moves(store: Store) -> None:
 async def test_huge_commit_becomes_reload_marker(store_factory: Any) -> None:
     store = await store_factory(max_entry_bytes=2000)
     await store.commit([put(A)])
-    await store.commit([Put(DocRef("rrset", f"a.example./n{i}/A"), "acme", {"values": ["192.0.2.1"] * 5})
-                        for i in range(100)])
+    await store.commit(
+        [
+            Put(DocRef("rrset", f"a.example./n{i}/A"), "acme", {"values": ["192.0.2.1"] * 5})
+            for i in range(100)
+        ]
+    )
     entries = await store.changes_since(1)
     assert entries is not None and len(entries) == 1
     assert entries[0].reload and entries[0].changes == ()

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from gslb.store import Delete, DocRef, EmbeddedStoreError, Put, StoreUnavailableError, open_embedded, open_store
+from gslb.store import (
+    Delete,
+    DocRef,
+    EmbeddedStoreError,
+    Put,
+    StoreUnavailableError,
+    open_embedded,
+    open_store,
+)
 from tests.conftest import free_port
 
 
@@ -61,7 +69,10 @@ async def test_corrupt_middle_line_is_refused_with_file_and_line(tmp_path: Path)
     store = await open_embedded(tmp_path)
     await store.close()
     journal = tmp_path / "journal.jsonl"
-    good = b'{"rev":%d,"ts":1.0,"actor":null,"reload":false,"changes":[{"op":"put","key":"zone:a.","tenant":"t","body":{}}]}\n'
+    good = (
+        b'{"rev":%d,"ts":1.0,"actor":null,"reload":false,'
+        b'"changes":[{"op":"put","key":"zone:a.","tenant":"t","body":{}}]}\n'
+    )
     journal.write_bytes(good % 1 + b"garbage\n" + good % 3)
     with pytest.raises(EmbeddedStoreError, match=r"journal\.jsonl:2: corrupt journal entry"):
         await open_embedded(tmp_path)
@@ -78,7 +89,7 @@ async def test_corrupt_middle_line_is_refused_with_file_and_line(tmp_path: Path)
 async def test_second_process_is_refused_by_the_lock(tmp_path: Path) -> None:
     store = await open_embedded(tmp_path)
     try:
-        with pytest.raises(EmbeddedStoreError, match="in use by another gslb process.*--redis-url"):
+        with pytest.raises(EmbeddedStoreError, match=r"in use by another gslb process.*--redis-url"):
             await open_embedded(tmp_path)
     finally:
         await store.close()
