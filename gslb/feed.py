@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from gslb.engine import Snapshot, compile_policy, recompile
 from gslb.policy import PolicyError, PolicySet, parse_document
+from gslb.policy.bulk import gc_paused
 from gslb.store import Follower, Store, StoredDoc
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class SnapshotFeed:
             if changed is None:
                 full = True
                 self._ignored.clear()
-                self.policy, self.health = self._parse_all(docs, revision)
+                with gc_paused():
+                    self.policy, self.health = self._parse_all(docs, revision)
                 snapshot = compile_policy(self.policy, self.health, revision=revision)
             else:
                 full = False

@@ -23,6 +23,8 @@ class PolicySet:
 
     docs: Mapping[str, Any] = field(default_factory=dict)
     revision: int = 0
+    # Lazily built views by kind; the set is immutable, so they never go stale.
+    _by_kind: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_specs(cls, specs: Iterable[Any], *, revision: int = 0) -> PolicySet:
@@ -38,11 +40,17 @@ class PolicySet:
             docs[doc_key(spec)] = spec
         return PolicySet(docs, self.revision if revision is None else revision)
 
-    def of_kind(self, kind: str) -> dict[str, Any]:
-        """Documents of one kind keyed by their name (the part after "kind:")."""
+    def of_kind(self, kind: str) -> Mapping[str, Any]:
+        """Documents of one kind keyed by their name (the part after "kind:"); read-only."""
         assert kind in KINDS, kind
-        prefix = kind + ":"
-        return {key[len(prefix) :]: spec for key, spec in self.docs.items() if key.startswith(prefix)}
+        if not self._by_kind:
+            views: dict[str, dict[str, Any]] = {name: {} for name in KINDS}
+            for key, spec in self.docs.items():
+                kind_name, _, name = key.partition(":")
+                if kind_name in views:
+                    views[kind_name][name] = spec
+            self._by_kind.update(views)
+        return MappingProxyType(self._by_kind[kind])
 
     def tenant_of(self, spec: Any) -> str | None:
         """Owning tenant of a document (record sets belong to their zone's tenant)."""
@@ -62,5 +70,5 @@ class PolicySet:
                 grouped[spec.zone].append(spec)
         return MappingProxyType(grouped)
 
-    def zones(self) -> dict[str, ZoneSpec]:
+    def zones(self) -> Mapping[str, ZoneSpec]:
         return self.of_kind("zone")

@@ -168,7 +168,14 @@ class GenericRecordSet(_RecordSetBase):
         rdtype = info.data.get("type")
         if rdtype is None:  # the type itself was invalid and is reported on its own
             return values
-        return tuple(_presentation_rdata(rdtype, text) for text in values)
+        canonical = []
+        for index, text in enumerate(values):
+            try:
+                canonical.append(_presentation_rdata(rdtype, text))
+            except ValueError as exc:
+                # The whole tuple is validated here, so say which value is wrong.
+                raise ValueError(f"value {index} ({text!r}): {exc}") from None
+        return tuple(canonical)
 
 
 RecordSet = Annotated[

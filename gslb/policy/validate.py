@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from geodata.codes import GeoCodeError, parse_geo
@@ -201,7 +201,7 @@ def _below_cut(name: str, cuts: set[str]) -> str | None:
     return None
 
 
-def _record_set_problems(record: AnyRecordSet, tenant: str, checks: dict[str, Any]) -> Iterator[Problem]:
+def _record_set_problems(record: AnyRecordSet, tenant: str, checks: Mapping[str, Any]) -> Iterator[Problem]:
     doc = doc_key(record)
     dynamic: DynamicSpec | None = getattr(record, "dynamic", None)
     values = getattr(record, "values", ())
@@ -220,7 +220,7 @@ def _record_set_problems(record: AnyRecordSet, tenant: str, checks: dict[str, An
 
 
 def _dynamic_problems(
-    rdtype: str, dynamic: DynamicSpec, tenant: str, checks: dict[str, Any], doc: str
+    rdtype: str, dynamic: DynamicSpec, tenant: str, checks: Mapping[str, Any], doc: str
 ) -> Iterator[Problem]:
     pools = dynamic.pools
     for pool_name, pool in pools.items():

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gslb.policy import KINDS, PolicyError, PolicySet, Problem, doc_key, parse_document
+from gslb.policy.bulk import gc_paused
 from gslb.policy.validate import validate
 from gslb.store.errors import StaleRevisionError
 from gslb.store.store import Store
@@ -58,7 +59,8 @@ class PolicyMirror:
 
     async def reload(self) -> PolicySet:
         dump = await self._store.load_all()
-        self.load_docs(dump.docs.values(), revision=dump.rev)
+        with gc_paused():
+            self.load_docs(dump.docs.values(), revision=dump.rev)
         return self.policy
 
     def load_docs(self, docs: Iterable[StoredDoc], *, revision: int) -> None:

@@ -156,3 +156,31 @@ def test_help_documents_every_command(capsys: Any) -> None:
     out = capsys.readouterr().out
     for command in ("serve", "import", "export", "validate", "status", "geo"):
         assert command in out
+
+
+def test_dangling_references_are_located(tmp_path: Path, store_args: list[str], capsys: Any) -> None:
+    path = tmp_path / "dangling.yaml"
+    path.write_text(
+        ZONE_HEAD
+        + textwrap.indent(
+            textwrap.dedent(
+                """\
+                app:
+                  type: A
+                  dynamic:
+                    pools:
+                      eu: {values: [{value: 192.0.2.1, health_check: nope}], fallback: us}
+                    rules:
+                      - {geos: [EU], pool: eu}
+                      - {pool: asia}
+                """
+            ),
+            " " * 10,
+        )
+    )
+    code, _, err = run(capsys, "import", str(path), *store_args)
+    assert code == 3 and "nothing written" in err
+    assert f"{path}:14:" in err and "health check 'nope' does not exist" in err
+    assert f"{path}:14:" in err and "fallback pool 'us' is not defined" in err
+    assert f"{path}:17:" in err and "pool 'asia' is not defined" in err
+    assert "revision:  0" in run(capsys, "status", *store_args)[1]

@@ -54,7 +54,7 @@ def test_unknown_record_type_names_supported_ones() -> None:
             {"values": ["x.example.", "y.example."], "type": "CNAME"},
             "/values: Tuple should have at most 1 item",
         ),
-        ({"values": ["3 1 1 zz"], "type": "TLSA"}, "/values: not a valid TLSA value"),
+        ({"values": ["3 1 1 zz"], "type": "TLSA"}, "/values: value 0 ('3 1 1 zz'): not a valid TLSA value"),
         ({"values": [{"flags": 0, "tag": "is sue", "value": "x"}], "type": "CAA"}, "/values/0/tag:"),
         ({"values": ["2001:db8::1"], "type": "A"}, "'2001:db8::1': input is not a valid ipv4 address"),
         (
