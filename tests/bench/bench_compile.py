@@ -36,6 +36,7 @@ def _parse_bulk(bodies: list[tuple[str, dict[str, Any]]]) -> list[Any]:
     with gc_paused():
         return [parse_document(kind, body) for kind, body in bodies]
 
+
 GOAL_SECONDS = 2.0
 GOAL_BYTES = 500 * 2**20
 GEOS = ("EU", "NA-US", "NA-US-CA", "AS-JP", "AS", "SA-BR", "OC")

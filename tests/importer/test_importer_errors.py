@@ -255,8 +255,8 @@ def test_record_value_problems() -> None:
         "'priority', not both",
         "p.yaml:9:22: rrset:example.com./al/ALIAS/type: unsupported record type 'ALIAS'",
         "p.yaml:10:11: rrset:example.com./notype/?/type: required field 'type' is missing",
-        "p.yaml:11:37: rrset:example.com./bad/SSHFP/values: not a valid SSHFP value in zone-file syntax: "
-        "Non-hexadecimal digit found",
+        "p.yaml:11:37: rrset:example.com./bad/SSHFP/values: value 0 ('4 2 zz'): "
+        "not a valid SSHFP value in zone-file syntax: Non-hexadecimal digit found",
     ]
 
 
