@@ -104,7 +104,8 @@ def load_source(args: argparse.Namespace) -> Any:
         return load_policy_yaml(text, filename=filename)
     except PolicyImportError as exc:
         raise UserFacingError(
-            f"{filename} refused, nothing written:\n{bullet_list(exc.messages)}", EXIT_REFUSED
+            f"{filename}: {len(exc.messages)} problem(s), nothing written:\n{bullet_list(exc.messages)}",
+            EXIT_REFUSED,
         ) from None
 
 
@@ -194,11 +195,21 @@ async def _import(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     """Offline: the file on its own (plus, for zone files, a zone doc so references resolve)."""
     from gslb.importer import PolicyImportError, ScopeError, validate_import
-    from gslb.policy import PolicySet
+    from gslb.policy import PolicySet, parse_document
 
     imported = load_source(args)
+    current = PolicySet()
+    if args.octodns or args.bind:
+        # Offline there is no store: stand in the zone (and its tenant) the file will be imported into.
+        tenant = args.tenant or "offline"
+        current = PolicySet.from_specs(
+            [
+                parse_document("tenant", {"name": tenant}),
+                parse_document("zone", {"name": args.zone, "tenant": tenant}),
+            ]
+        )
     try:
-        plan = validate_import(imported, PolicySet())
+        plan = validate_import(imported, current)
     except (PolicyImportError, ScopeError) as exc:
         raise UserFacingError(f"{imported.filename}:\n{bullet_list(exc.messages)}", EXIT_REFUSED) from None
     for warning in imported.warnings:

@@ -54,6 +54,7 @@ class EmbeddedStore(Store):
         self._commit_lock = asyncio.Lock()
         self._journal: IO[bytes] | None = None
         self._lock_file: IO[bytes] | None = None
+        self._epoch: str | None = None
 
     def new_client(self) -> fakeredis.FakeAsyncRedis:
         """Another connection to the same in-process server (e.g. for a second follower)."""
@@ -81,7 +82,7 @@ class EmbeddedStore(Store):
         try:
             revision, docs = self._recover()
             await self._load_into_redis(revision, docs)
-            self._compact(revision, docs)
+            self._compact(revision, docs, self._epoch)
             self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115
         except BaseException:
             await self.close()
@@ -125,6 +126,7 @@ class EmbeddedStore(Store):
             try:
                 data = json.loads(snapshot.read_bytes())
                 revision, docs = int(data["rev"]), dict(data["docs"])
+                self._epoch = data.get("epoch")
             except (ValueError, KeyError, TypeError) as exc:
                 raise EmbeddedStoreError(
                     f"{snapshot} is corrupt ({exc}); restore it from a backup or move it away to start empty"
@@ -159,6 +161,7 @@ class EmbeddedStore(Store):
                         "missing entries. Restore it from a backup"
                     )
                 for change in entry.changes:
+                    self._epoch = entry.epoch or self._epoch
                     if change.op == "delete":
                         docs.pop(change.ref.key, None)
                     else:
@@ -173,6 +176,8 @@ class EmbeddedStore(Store):
     async def _load_into_redis(self, revision: int, docs: dict[str, dict[str, Any]]) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.revision(), revision)
+            if self._epoch is not None:  # keep the data set's identity across restarts
+                pipe.set(self.keys.epoch(), self._epoch)
             for key, envelope in docs.items():
                 pipe.hset(self.keys.docs(), key, dumps(envelope))
                 kind = key.partition(":")[0]
@@ -180,10 +185,10 @@ class EmbeddedStore(Store):
                 pipe.sadd(self.keys.kind_index(kind), key)
             await pipe.execute()
 
-    def _compact(self, revision: int, docs: dict[str, dict[str, Any]]) -> None:
+    def _compact(self, revision: int, docs: dict[str, dict[str, Any]], epoch: str | None) -> None:
         temp = self.data_dir / (SNAPSHOT + ".tmp")
         with open(temp, "wb") as handle:
-            handle.write(dumps({"rev": revision, "docs": docs}))
+            handle.write(dumps({"rev": revision, "epoch": epoch, "docs": docs}))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, self.data_dir / SNAPSHOT)

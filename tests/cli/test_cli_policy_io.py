@@ -184,3 +184,15 @@ def test_dangling_references_are_located(tmp_path: Path, store_args: list[str], 
     assert f"{path}:14:" in err and "fallback pool 'us' is not defined" in err
     assert f"{path}:17:" in err and "pool 'asia' is not defined" in err
     assert "revision:  0" in run(capsys, "status", *store_args)[1]
+
+
+def test_validate_zone_file_offline(tmp_path: Path, capsys: Any) -> None:
+    zone = tmp_path / "example.org.zone"
+    zone.write_text("$ORIGIN example.org.\n$TTL 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\n")
+    code, out, _ = run(capsys, "validate", "--bind", str(zone), "--zone", "example.org.")
+    assert code == 0 and "valid (2 documents)" in out
+    zone.write_text("$ORIGIN example.org.\n@ 300 IN NS ns1\nwww 300 IN CNAME a.example.\nwww 300 IN TXT x\n")
+    code, _, err = run(capsys, "validate", "--bind", str(zone), "--zone", "example.org.")
+    assert code == 3 and "cannot coexist with other data" in err and f"{zone}:3" in err
+    code, _, err = run(capsys, "validate", "--bind", str(zone))
+    assert code == 2 and "need --zone" in err

@@ -29,12 +29,14 @@ async def test_restart_loses_nothing(tmp_path: Path) -> None:
     await store.commit([Delete(ref(3)), Put(ref(4), "globex", {"moved": True})])
     before = await store.load_all()
     await store.close()
+    assert before.epoch is not None
 
     reopened = await open_embedded(tmp_path)
     try:
         after = await reopened.load_all()
         assert after.rev == before.rev == 11
         assert after.docs == before.docs
+        assert after.epoch == before.epoch, "a restart keeps the data set's identity"
         assert [d.ref.key for d in await reopened.list(tenant="globex")] == [ref(4).key]
         assert await reopened.commit([Put(ref(20), "acme", {})]) == 12
         entries = await reopened.changes_since(11)
