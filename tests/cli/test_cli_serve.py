@@ -53,7 +53,7 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
 
 def test_serve_demo_restarts_without_losing_anything(tmp_path: Path) -> None:
     port = free_port()
-    process = start(tmp_path, "serve", "--demo", "--http", f"127.0.0.1:{port}")
+    process = start(tmp_path, "serve", "--demo", "--http", f"127.0.0.1:{port}", "--listen", "127.0.0.1:0")
     try:
         status = get_json(f"http://127.0.0.1:{port}/v1/status")
         assert status["zones"] == ["demo.example.", "eu.demo.example."]
@@ -64,7 +64,7 @@ def test_serve_demo_restarts_without_losing_anything(tmp_path: Path) -> None:
     assert code == 0, err
     assert (tmp_path / "xdg" / "gslb" / "snapshot.json").exists()
 
-    process = start(tmp_path, "serve", "--demo", "--http", f"127.0.0.1:{port}")
+    process = start(tmp_path, "serve", "--demo", "--http", f"127.0.0.1:{port}", "--listen", "127.0.0.1:0")
     try:
         status = get_json(f"http://127.0.0.1:{port}/v1/status")
         assert status["revision"] == 1, "the demo is loaded once; the restart kept it"
@@ -74,10 +74,10 @@ def test_serve_demo_restarts_without_losing_anything(tmp_path: Path) -> None:
 
 
 def test_serve_with_no_arguments(tmp_path: Path) -> None:
-    if not port_free(8080):
-        # The default port is taken on this machine; the same code path runs above with --http.
-        print("port 8080 busy: checked serve with defaults except --http")
-        process = start(tmp_path, "serve", "--http", f"127.0.0.1:{free_port()}")
+    if not (port_free(8080) and port_free(5353)):
+        # A default port is taken on this machine; the same code path runs above with explicit ports.
+        print("port 8080 or 5353 busy: checked serve with defaults except the ports")
+        process = start(tmp_path, "serve", "--http", f"127.0.0.1:{free_port()}", "--listen", "127.0.0.1:0")
         code, err = stop(process)
         assert code == 0, err
         return
@@ -91,13 +91,13 @@ def test_serve_with_no_arguments(tmp_path: Path) -> None:
 
 
 def test_second_serve_on_same_data_dir_is_refused_clearly(tmp_path: Path) -> None:
-    first = start(tmp_path, "serve", "--http", f"127.0.0.1:{free_port()}")
+    first = start(tmp_path, "serve", "--http", f"127.0.0.1:{free_port()}", "--listen", "127.0.0.1:0")
     try:
         deadline = time.monotonic() + 10
         while not (tmp_path / "xdg" / "gslb" / "snapshot.json").exists():
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        second = start(tmp_path, "serve", "--http", f"127.0.0.1:{free_port()}")
+        second = start(tmp_path, "serve", "--http", f"127.0.0.1:{free_port()}", "--listen", "127.0.0.1:0")
         _out, err = second.communicate(timeout=15)
         assert second.returncode == 1
         assert "in use by another gslb process" in err and "Traceback" not in err

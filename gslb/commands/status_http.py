@@ -1,0 +1,55 @@
+"""The node's HTTP status endpoint: /healthz, /readyz, /v1/status, /metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+
+def status_app(feed: Any, store_description: str) -> web.Application:
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+    # A registry per app, not the global one: several nodes can live in one process (tests).
+    registry = CollectorRegistry()
+    revision_gauge = Gauge(
+        "gslb_snapshot_revision", "store revision of the served snapshot", registry=registry
+    )
+    age_gauge = Gauge("gslb_snapshot_age_seconds", "seconds since the snapshot was built", registry=registry)
+    revision_gauge.set_function(lambda: feed.snapshot.revision)
+    age_gauge.set_function(lambda: time.time() - feed.snapshot_time if feed.snapshot_time else 0.0)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_request: web.Request) -> web.Response:
+        ready = feed.stats is not None
+        return web.json_response({"ready": ready}, status=200 if ready else 503)
+
+    async def status(_request: web.Request) -> web.Response:
+        stats = feed.stats
+        return web.json_response(
+            {
+                "store": store_description,
+                "revision": feed.snapshot.revision,
+                "zones": sorted(feed.snapshot.zones),
+                "record_sets": stats.record_sets if stats else 0,
+                "last_compile_ms": round(stats.seconds * 1000, 3) if stats else None,
+                "ignored_documents": list(stats.ignored_documents) if stats else [],
+            }
+        )
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.add_routes(
+        [
+            web.get("/healthz", healthz),
+            web.get("/readyz", readyz),
+            web.get("/v1/status", status),
+            web.get("/metrics", metrics),
+        ]
+    )
+    return app

@@ -1,0 +1,200 @@
+"""UDP and TCP listeners for the DNS hot path.
+
+The UDP path is a plain DatagramProtocol: parse, answer from the snapshot, send — no await, no
+task per query. TCP frames messages with a two-byte length (RFC 1035 4.2.2), answers pipelined
+queries in order, and bounds connections and idle time so slow clients cannot pin resources
+(RFC 7766 recommends idle timeouts in seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+TCP_IDLE_TIMEOUT = 10.0
+MAX_TCP_CONNECTIONS = 1024
+MAX_TCP_BUFFER = 65535 + 2
+
+
+class Answerer(Protocol):
+    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> ListenAddress:
+        """'127.0.0.1:53', '[::1]:53', ':5353' (all IPv4 addresses)."""
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{text!r} is not ADDRESS:PORT (for example 127.0.0.1:53 or [::1]:53)")
+        host = host.strip("[]") or "0.0.0.0"
+        try:
+            socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+        except OSError:
+            raise ValueError(f"{host!r} in {text!r} is not an IPv4 or IPv6 address") from None
+        return cls(host, int(port))
+
+    @property
+    def family(self) -> socket.AddressFamily:
+        return socket.AF_INET6 if ":" in self.host else socket.AF_INET
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def bound_socket(address: ListenAddress, kind: socket.SocketKind, *, reuse_port: bool) -> socket.socket:
+    """A bound socket; SO_REUSEPORT lets worker processes share the port with kernel load balancing."""
+    sock = socket.socket(address.family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if address.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if kind == socket.SOCK_DGRAM:
+            # Bursts of queries must not be dropped by a small default receive buffer.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        sock.bind((address.host, address.port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class UdpDnsProtocol(asyncio.DatagramProtocol):
+    def __init__(self, answerer: Answerer) -> None:
+        self._answer = answerer.answer
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        response = self._answer(data, addr[0], tcp=False)
+        if response is not None and self.transport is not None:
+            self.transport.sendto(response, addr)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP errors from earlier sends: not ours to fix
+        log.debug("udp error: %s", exc)
+
+
+class TcpDnsProtocol(asyncio.Protocol):
+    def __init__(self, answerer: Answerer, connections: set[TcpDnsProtocol], idle_timeout: float) -> None:
+        self._answer = answerer.answer
+        self._connections = connections
+        self._idle_timeout = idle_timeout
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self._peer = ""
+        self._idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        if len(self._connections) >= MAX_TCP_CONNECTIONS:
+            transport.close()  # shed load rather than exhaust file descriptors
+            return
+        self._connections.add(self)
+        peer = transport.get_extra_info("peername")
+        self._peer = peer[0] if peer else ""
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self)
+        if self._idle is not None:
+            self._idle.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) > MAX_TCP_BUFFER * 4:
+            self.close()
+            return
+        while len(self._buffer) >= 2:
+            length = int.from_bytes(self._buffer[:2], "big")
+            if len(self._buffer) < 2 + length:
+                break
+            packet = bytes(self._buffer[2 : 2 + length])
+            del self._buffer[: 2 + length]
+            response = self._answer(packet, self._peer, tcp=True)
+            if response is None:
+                self.close()  # not a query we will answer: RFC 7766 lets us close
+                return
+            if self._transport is not None:
+                self._transport.write(len(response).to_bytes(2, "big") + response)
+        self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle = loop.call_later(self._idle_timeout, self.close)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+class DnsListeners:
+    """Every UDP and TCP listener of one process; started and closed together."""
+
+    def __init__(
+        self,
+        answerer: Answerer,
+        addresses: list[ListenAddress],
+        *,
+        reuse_port: bool = False,
+        tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
+    ) -> None:
+        self._answerer = answerer
+        self._addresses = addresses
+        self._reuse_port = reuse_port
+        self._tcp_idle_timeout = tcp_idle_timeout
+        self._udp: list[asyncio.DatagramTransport] = []
+        self._tcp: list[asyncio.Server] = []
+        self._connections: set[TcpDnsProtocol] = set()
+        self.bound: list[tuple[str, int]] = []
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            for address in self._addresses:
+                udp_sock = bound_socket(address, socket.SOCK_DGRAM, reuse_port=self._reuse_port)
+                port = udp_sock.getsockname()[1]
+                # Port 0 picks a free port: give TCP the same one so one address serves both.
+                tcp_address = ListenAddress(address.host, port)
+                tcp_sock = bound_socket(tcp_address, socket.SOCK_STREAM, reuse_port=self._reuse_port)
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: UdpDnsProtocol(self._answerer), sock=udp_sock
+                )
+                self._udp.append(transport)
+                server = await loop.create_server(self._tcp_factory(), sock=tcp_sock, backlog=1024)
+                self._tcp.append(server)
+                self.bound.append((address.host, port))
+        except OSError:
+            await self.close()
+            raise
+
+    def _tcp_factory(self) -> Callable[[], TcpDnsProtocol]:
+        return lambda: TcpDnsProtocol(self._answerer, self._connections, self._tcp_idle_timeout)
+
+    async def close(self) -> None:
+        for transport in self._udp:
+            transport.close()
+        for server in self._tcp:
+            server.close()
+        for connection in list(self._connections):
+            connection.close()
+        for server in self._tcp:
+            await server.wait_closed()
+        self._udp.clear()
+        self._tcp.clear()

@@ -1,0 +1,297 @@
+"""The DNS hot path: query bytes in, response bytes out, from the current snapshot. No I/O.
+
+`Responder.answer_with_info(packet, client_ip, tcp=...)` is all a listener calls. The fast path for
+a name asked before is: unpack the header, scan the question, one dict probe for a memoised `Plan`
+keyed by the lower-cased name and type, then header + question as sent + pre-built sections. Plans
+are built on a miss from the snapshot (`gslb.dns.resolve`) and dropped whenever the snapshot
+object changes, so the memo never serves a stale answer; it is bounded and cleared when full, which
+costs a random-subdomain flood a plan build per query and no more.
+
+Choices the RFCs leave open, made here:
+
+- QCLASS other than IN: REFUSED (we hold no data in other classes); QCLASS ANY is answered as IN.
+- AXFR/IXFR (and MAILA/MAILB): NOTIMP here; the server handles AXFR over TCP before calling us.
+- Opcode other than QUERY: NOTIMP with the header only. QDCOUNT other than 1: FORMERR, header
+  only (RFC 9619).
+- Malformed packets: FORMERR with the ID, the question only when it parsed, OPT only when the
+  query's OPT parsed; never longer than the packet. Responses (QR=1) and runts are dropped.
+- ANY: one record set of the name (RFC 8482 section 4.1), see `resolve._pick_any`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from functools import partial
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any, Final, Protocol, TypeAlias
+
+from gslb.dns.edns import Ecs, Edns, parse_records
+from gslb.dns.message import (
+    BADVERS,
+    CLASS_ANY,
+    CLASS_IN,
+    COPIED_FLAGS,
+    FLAG_QR,
+    FLAG_TC,
+    FORMERR,
+    HEADER,
+    HEADER_LEN,
+    MAX_MESSAGE,
+    MIN_UDP_PAYLOAD,
+    NOERROR,
+    NOTIMP,
+    OPCODE_MASK,
+    REFUSED,
+    SERVFAIL,
+    TYPE_AXFR,
+    TYPE_IXFR,
+    TYPE_MAILA,
+    TYPE_MAILB,
+    MalformedQuery,
+    QueryInfo,
+    ecs_option,
+    error_response,
+    opt_record,
+)
+from gslb.dns.query import name_key, read_question
+from gslb.dns.resolve import QUESTION_POINTER, Plan, plan_for
+from gslb.engine.select import ClientContext, GeoLike, query_entropy, select
+from gslb.engine.snapshot import Snapshot
+
+__all__ = ["GeoLookup", "QueryInfo", "Responder"]
+
+DEFAULT_PLAN_CACHE: Final = 100_000
+DEFAULT_CLIENT_CACHE: Final = 65_536
+_NOT_ANSWERED: Final = frozenset((TYPE_AXFR, TYPE_IXFR, TYPE_MAILA, TYPE_MAILB))
+_DROP: Final[tuple[None, None]] = (None, None)
+# (address, its full prefix length, its location)
+Located: TypeAlias = tuple[IPv4Address | IPv6Address, int, GeoLike | None]
+
+
+class GeoLookup(Protocol):
+    """What the responder needs of `geodata.lookup.GeoDatabase`."""
+
+    def lookup(self, address: Any) -> GeoLike | None: ...
+
+
+def _refuse(
+    qid: int, qflags: int, rcode: int, qtype: int = 0, question: bytes = b"", opt: bytes = b""
+) -> tuple[bytes, QueryInfo]:
+    """An answer without data (errors, refusals) and its metrics tuple."""
+    # Only the low four rcode bits fit the header; BADVERS carries the rest in `opt`.
+    return error_response(qid, qflags, rcode & 0xF, question, opt), QueryInfo(None, qtype, rcode, None)
+
+
+def _reowned(wire: bytes, owner: bytes) -> bytes:
+    """Selected records (owned by 0xC00C) re-owned by `owner`, for answers at the end of a CNAME chain."""
+    if owner == QUESTION_POINTER:
+        return wire
+    parts = []
+    pos = 0
+    end = len(wire)
+    while pos < end:
+        rdlength = (wire[pos + 10] << 8) | wire[pos + 11]
+        stop = pos + 12 + rdlength
+        parts.append(owner)
+        parts.append(wire[pos + 2 : stop])
+        pos = stop
+    return b"".join(parts)
+
+
+class Responder:
+    """Answers queries from `snapshot_source()` (called once per query: swap snapshots freely).
+
+    `geo` locates clients for geo and nearest rules; `max_udp_payload` is what we advertise and the
+    most we send over UDP with EDNS; `random_bits` gives 64 random bits for weighted selection.
+    """
+
+    __slots__ = (
+        "_client_cache_size",
+        "_geo",
+        "_located",
+        "_max_udp",
+        "_opt",
+        "_opt_do",
+        "_plan_cache_size",
+        "_plans",
+        "_plans_snapshot",
+        "_random_bits",
+        "_source",
+    )
+
+    def __init__(
+        self,
+        snapshot_source: Callable[[], Snapshot | None],
+        *,
+        geo: GeoLookup | None = None,
+        max_udp_payload: int = 1232,
+        random_bits: Callable[[], int] | None = None,
+        plan_cache_size: int = DEFAULT_PLAN_CACHE,
+    ) -> None:
+        self._source = snapshot_source
+        self._geo = geo
+        self._max_udp = max(MIN_UDP_PAYLOAD, min(max_udp_payload, MAX_MESSAGE))
+        self._random_bits = random_bits or partial(random.Random().getrandbits, 64)
+        self._opt = opt_record(self._max_udp)
+        # RFC 3225 section 3: the DO bit of the query is copied into the response.
+        self._opt_do = opt_record(self._max_udp, do=True)
+        self._plans: dict[bytes, Plan] = {}
+        self._plans_snapshot: Snapshot | None = None
+        self._plan_cache_size = plan_cache_size
+        self._located: dict[bytes | str, Located] = {}
+        self._client_cache_size = DEFAULT_CLIENT_CACHE
+
+    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | None:
+        """The response to `packet` from `client_ip`, or None to send nothing."""
+        return self.answer_with_info(packet, client_ip, tcp=tcp)[0]
+
+    def answer_with_info(
+        self, packet: bytes, client_ip: str, *, tcp: bool
+    ) -> tuple[bytes, QueryInfo] | tuple[None, None]:
+        """(response, what to count) or (None, None) for packets to drop. Never raises."""
+        if len(packet) < HEADER_LEN:
+            return _DROP
+        qid, qflags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(packet)
+        if qflags & FLAG_QR:
+            return _DROP  # never answer a response: that is how reflection loops start
+        if qflags & OPCODE_MASK:
+            return _refuse(qid, qflags, NOTIMP)
+        if qdcount != 1:
+            return _refuse(qid, qflags, FORMERR)
+        try:
+            question, name_len, qtype, qclass, pos = read_question(packet)
+        except MalformedQuery:
+            return _refuse(qid, qflags, FORMERR)
+        edns: Edns | None = None
+        if ancount or nscount or arcount:
+            try:
+                edns = parse_records(packet, pos, ancount, nscount, arcount)
+            except MalformedQuery as exc:
+                opt = self._opt if exc.opt_parsed else b""
+                return _refuse(qid, qflags, FORMERR, qtype, question, opt)
+        if edns is None:
+            opt = b""
+            limit = MAX_MESSAGE if tcp else MIN_UDP_PAYLOAD
+        else:
+            if edns.version:
+                # RFC 6891 section 6.1.3: BADVERS, with the highest version we speak (0).
+                opt = opt_record(self._max_udp, do=edns.do, ext_rcode=BADVERS >> 4)
+                return _refuse(qid, qflags, BADVERS, qtype, question, opt)
+            opt = self._opt_do if edns.do else self._opt
+            limit = MAX_MESSAGE if tcp else min(edns.payload, self._max_udp)
+            if edns.ecs is not None:
+                ecs = edns.ecs
+                opt = opt_record(
+                    self._max_udp, do=edns.do, options=ecs_option(ecs.family, ecs.source, 0, ecs.address)
+                )
+        if qclass != CLASS_IN and qclass != CLASS_ANY:
+            return _refuse(qid, qflags, REFUSED, qtype, question, opt)
+        if qtype in _NOT_ANSWERED:
+            return _refuse(qid, qflags, NOTIMP, qtype, question, opt)
+        try:
+            return self._respond(packet, client_ip, qid, qflags, question, name_len, qtype, edns, opt, limit)
+        except Exception:  # a bug or a failing GeoIP file must cost one answer, not the server
+            return _refuse(qid, qflags, SERVFAIL, qtype, question, opt)
+
+    def _plan(self, question: bytes, name_len: int, qtype: int) -> Plan | None:
+        snapshot = self._source()
+        if snapshot is None:
+            return None
+        if snapshot is not self._plans_snapshot:
+            self._plans = {}
+            self._plans_snapshot = snapshot
+        plans = self._plans
+        lower = question[:name_len].lower()  # ASCII-only folding is exactly DNS's (RFC 4343)
+        key = lower + question[name_len : name_len + 2]
+        plan = plans.get(key)
+        if plan is None:
+            plan = plan_for(snapshot, name_key(lower), qtype, HEADER_LEN + len(question))
+            if len(plans) >= self._plan_cache_size:
+                plans.clear()
+            plans[key] = plan
+        return plan
+
+    def _respond(
+        self,
+        packet: bytes,
+        client_ip: str,
+        qid: int,
+        qflags: int,
+        question: bytes,
+        name_len: int,
+        qtype: int,
+        edns: Edns | None,
+        opt: bytes,
+        limit: int,
+    ) -> tuple[bytes, QueryInfo]:
+        plan = self._plan(question, name_len, qtype)
+        if plan is None:  # no snapshot yet: not ready to answer anything
+            return _refuse(qid, qflags, SERVFAIL, qtype, question, opt)
+        flags = plan.flags | (qflags & COPIED_FLAGS)
+        answer = plan.dynamic
+        if answer is None:
+            response = (
+                HEADER.pack(qid, flags, 1, plan.ancount, plan.nscount, plan.arcount + (1 if opt else 0))
+                + question
+                + plan.body
+                + opt
+            )
+            info = plan.info
+        else:
+            ecs = edns.ecs if edns is not None else None
+            if ecs is not None and ecs.source:
+                key: bytes | str = bytes((ecs.family, ecs.source)) + ecs.address
+                prefix = ecs.source
+            else:
+                key = client_ip
+                prefix = -1
+            located = self._located.get(key)
+            if located is None:
+                located = self._locate(key, ecs)
+            address, full, geo = located
+            if prefix < 0:
+                # RFC 7871 section 7.1.2: an ECS source of /0 asks for an answer fit for anyone.
+                prefix = 0 if ecs is not None else full
+            if not plan.needs_geo:
+                geo = None
+            entropy = query_entropy(answer, address, self._random_bits())
+            selection = select(answer, ClientContext(address, geo, prefix), entropy)
+            if ecs is not None:
+                opt = opt_record(
+                    self._max_udp,
+                    do=edns.do if edns is not None else False,
+                    options=ecs_option(ecs.family, ecs.source, selection.scope_prefix, ecs.address),
+                )
+            if selection.count:
+                body = plan.body + _reowned(selection.answer_wire, plan.owner)
+                counts = (plan.ancount + selection.count, 0)
+            else:
+                body = plan.body + plan.negative  # fail_closed: NODATA with the SOA
+                counts = (plan.ancount, 1)
+            response = (
+                HEADER.pack(qid, flags, 1, counts[0], counts[1], 1 if opt else 0) + question + body + opt
+            )
+            info = QueryInfo(plan.info.zone, qtype, NOERROR, selection.pool)
+        if len(response) > limit:
+            # RFC 2181 section 9 / RFC 1035 4.2.1: no partial RRsets; TC and the client retries on TCP.
+            response = HEADER.pack(qid, flags | FLAG_TC, 1, 0, 0, 1 if opt else 0) + question + opt
+        return response, info
+
+    def _locate(self, key: bytes | str, ecs: Ecs | None) -> Located:
+        """Client address as selection wants it, its full length and its location; memoised because
+        ipaddress objects and GeoIP lookups cost microseconds and clients (resolvers, ECS /24s) repeat.
+        """
+        if isinstance(key, str):
+            parsed = ip_address(key.partition("%")[0])
+            if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is not None:
+                parsed = parsed.ipv4_mapped
+            address: IPv4Address | IPv6Address = parsed
+        else:
+            assert ecs is not None
+            address = IPv4Address(ecs.value) if ecs.family == 1 else IPv6Address(ecs.value)
+        located = (address, address.max_prefixlen, self._geo.lookup(address) if self._geo else None)
+        if len(self._located) >= self._client_cache_size:
+            self._located.clear()
+        self._located[key] = located
+        return located

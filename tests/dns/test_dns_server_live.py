@@ -1,0 +1,166 @@
+"""`gslb dns` over real sockets: UDP and TCP answers, live updates from the store, SO_REUSEPORT workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from geodata.build import build_mmdb_from_csv, demo_csv_path
+from gslb.demo import DEMO_POLICY_YAML
+from gslb.importer import load_policy_yaml
+from gslb.policy import parse_document
+from gslb.store import KeySpace, PolicyStore, Store
+from gslb.store.factory import redis_client
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def geoip(tmp_path: Path) -> Path:
+    path = tmp_path / "demo.mmdb"
+    build_mmdb_from_csv(demo_csv_path(), path)
+    return path
+
+
+@pytest.fixture
+async def policy_store(redis_server: Any) -> Any:
+    prefix = f"dns{uuid.uuid4().hex[:8]}"
+    store = Store(redis_client(redis_server.url), keys=KeySpace(prefix))
+    policy_store = PolicyStore(store)
+    imported = load_policy_yaml(DEMO_POLICY_YAML, filename="demo")
+    await policy_store.apply(list(imported.specs))
+    yield policy_store, prefix
+    await store.close()
+
+
+def start_dns(redis_url: str, prefix: str, port: int, geoip: Path, *extra: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gslb",
+            "dns",
+            "--redis-url",
+            redis_url,
+            "--prefix",
+            prefix,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--geoip",
+            str(geoip),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            dns.query.udp(
+                dns.message.make_query("www.demo.example.", "A"), "127.0.0.1", port=port, timeout=0.3
+            )
+            return process
+        except (dns.exception.Timeout, OSError):
+            if process.poll() is not None:
+                raise RuntimeError(f"gslb dns exited: {process.communicate()[1]}") from None
+    process.kill()
+    raise RuntimeError(f"gslb dns did not answer: {process.communicate()[1]}")
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    return err
+
+
+@pytest.fixture
+def server(redis_server: Any, policy_store: Any, geoip: Path) -> Iterator[tuple[int, Any]]:
+    store, prefix = policy_store
+    port = free_port()
+    process = start_dns(redis_server.url, prefix, port, geoip)
+    yield port, store
+    stop(process)
+
+
+def query(
+    port: int, name: str, rdtype: str = "A", *, tcp: bool = False, **kwargs: Any
+) -> dns.message.Message:
+    message = dns.message.make_query(name, rdtype, **kwargs)
+    send = dns.query.tcp if tcp else dns.query.udp
+    return send(message, "127.0.0.1", port=port, timeout=2)
+
+
+def addresses(response: dns.message.Message) -> list[str]:
+    return sorted(item.to_text() for rrset in response.answer for item in rrset)
+
+
+async def test_udp_and_tcp_answers(server: tuple[int, Any]) -> None:
+    port, _store = server
+    for tcp in (False, True):
+        response = query(port, "WwW.Demo.Example.", tcp=tcp)
+        assert response.rcode() == dns.rcode.NOERROR
+        assert response.flags & dns.flags.AA
+        assert addresses(response) == ["192.0.2.10", "192.0.2.11"]
+        assert response.question[0].name.to_text() == "WwW.Demo.Example.", "case is preserved"
+        missing = query(port, "nope.demo.example.", tcp=tcp)
+        assert missing.rcode() == dns.rcode.NXDOMAIN and missing.authority[0].rdtype == dns.rdatatype.SOA
+    assert query(port, "example.net.").rcode() == dns.rcode.REFUSED
+
+
+async def test_geo_answer_by_ecs(server: tuple[int, Any]) -> None:
+    port, _store = server
+    import dns.edns
+
+    berlin = dns.edns.ECSOption("198.51.100.0", 24)
+    response = query(port, "app.demo.example.", use_edns=0, options=[berlin])
+    assert addresses(response) == ["198.51.100.1"]
+    ecs = [option for option in response.options if isinstance(option, dns.edns.ECSOption)]
+    assert ecs and ecs[0].scopelen == 24
+    tokyo = dns.edns.ECSOption("203.0.113.0", 24)
+    assert addresses(query(port, "app.demo.example.", use_edns=0, options=[tokyo])) == ["203.0.113.1"]
+
+
+async def test_store_change_visible_within_100ms(server: tuple[int, Any]) -> None:
+    port, store = server
+    latencies = []
+    for i in range(1, 31):
+        spec = parse_document(
+            "rrset", {"zone": "demo.example.", "name": "live", "type": "A", "values": [f"192.0.2.{100 + i}"]}
+        )
+        started = time.perf_counter()
+        await store.apply([spec])
+        while addresses(query(port, "live.demo.example.")) != [f"192.0.2.{100 + i}"]:
+            assert time.perf_counter() - started < 2, "change not visible after 2 s"
+        latencies.append(time.perf_counter() - started)
+    latencies.sort()
+    print(f"store write -> DNS answer: p50 {latencies[15] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
+    assert latencies[-1] < 0.100
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers need fork")
+async def test_workers_share_the_port(redis_server: Any, policy_store: Any, geoip: Path) -> None:
+    _store, prefix = policy_store
+    port = free_port()
+    process = start_dns(redis_server.url, prefix, port, geoip, "--workers", "2")
+    try:
+        for _ in range(50):
+            assert addresses(query(port, "www.demo.example.")) == ["192.0.2.10", "192.0.2.11"]
+        children = subprocess.run(
+            ["pgrep", "-P", str(process.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert len(children) == 2
+    finally:
+        stop(process)
