@@ -7,6 +7,7 @@ the status endpoint, then the feed, then the store — and gives up after SHUTDO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -77,10 +78,8 @@ def run_workers(settings: NodeSettings) -> int:
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
-            except ProcessLookupError:
-                pass
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
@@ -133,7 +132,8 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
                 except OSError as exc:
                     await runner.cleanup()
                     raise UserFacingError(
-                        f"cannot listen on {settings.http[0]}:{settings.http[1]}: {exc.strerror}; choose another --http"
+                        f"cannot listen on {settings.http[0]}:{settings.http[1]}: {exc.strerror}; "
+                        "choose another --http"
                     ) from None
                 closers.append(runner.cleanup)
             parts = []
@@ -141,7 +141,9 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
                 parts.append("DNS on " + ", ".join(f"{host}:{port}" for host, port in listeners.bound))
             if settings.http is not None and worker == 0:
                 parts.append(f"status on http://{settings.http[0]}:{settings.http[1]}/v1/status")
-            print(f"gslb serving ({'; '.join(parts) or 'store only'}), {settings.store.describe()}", flush=True)
+            print(
+                f"gslb serving ({'; '.join(parts) or 'store only'}), {settings.store.describe()}", flush=True
+            )
             await _wait_for_stop()
             log.info("worker %d shutting down", worker)
         finally:
@@ -177,7 +179,9 @@ async def _start_dns(settings: NodeSettings, feed: Any) -> Any:
         await listeners.start()
     except OSError as exc:
         hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" if exc.errno == 13 else ""
-        raise UserFacingError(f"cannot listen for DNS on {', '.join(settings.dns)}: {exc.strerror}{hint}") from None
+        raise UserFacingError(
+            f"cannot listen for DNS on {', '.join(settings.dns)}: {exc.strerror}{hint}"
+        ) from None
     return listeners
 
 

@@ -58,7 +58,10 @@ def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[st
     )
     parser.add_argument("--geoip", type=Path, help="MaxMind-format database for client geography")
     parser.add_argument(
-        "--workers", type=int, default=1, help="processes sharing the ports with SO_REUSEPORT (needs --redis-url)"
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the ports with SO_REUSEPORT (needs --redis-url)",
     )
     parser.set_defaults(default_listen=default_listen)
 
