@@ -104,6 +104,7 @@ def _run_loop(settings: NodeSettings, *, worker: int) -> int:
 
 
 async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
+    from gslb.dns.metrics import QueryMetrics
     from gslb.feed import SnapshotFeed
     from gslb.store import PolicyStore
 
@@ -121,11 +122,14 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         await feed.start()
         closers: list[Any] = []
         try:
-            listeners = await _start_dns(settings, feed) if settings.dns else None
+            metrics = QueryMetrics()
+            listeners = await _start_dns(settings, feed, metrics) if settings.dns else None
             if listeners is not None:
                 closers.append(listeners.close)
             if settings.http is not None and worker == 0:
-                runner = web.AppRunner(status_app(feed, settings.store.describe()), access_log=None)
+                runner = web.AppRunner(
+                    status_app(feed, settings.store.describe(), (metrics,)), access_log=None
+                )
                 await runner.setup()
                 try:
                     await web.TCPSite(runner, *settings.http).start()
@@ -157,10 +161,11 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
     return 0
 
 
-async def _start_dns(settings: NodeSettings, feed: Any) -> Any:
+async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any) -> Any:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
     from gslb.dns.listeners import DnsListeners, ListenAddress
+    from gslb.dns.metrics import CountingAnswerer
     from gslb.dns.responder import Responder
 
     try:
@@ -174,7 +179,7 @@ async def _start_dns(settings: NodeSettings, feed: Any) -> Any:
         except GeoDataError as exc:
             raise UserFacingError(str(exc)) from None
     responder = Responder(lambda: feed.snapshot, geo=geo)
-    listeners = DnsListeners(responder, addresses, reuse_port=settings.workers > 1)
+    listeners = DnsListeners(CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1)
     try:
         await listeners.start()
     except OSError as exc:

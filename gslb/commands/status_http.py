@@ -8,11 +8,13 @@ from typing import Any
 from aiohttp import web
 
 
-def status_app(feed: Any, store_description: str) -> web.Application:
+def status_app(feed: Any, store_description: str, collectors: tuple[Any, ...] = ()) -> web.Application:
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
     # A registry per app, not the global one: several nodes can live in one process (tests).
     registry = CollectorRegistry()
+    for collector in collectors:
+        registry.register(collector)
     revision_gauge = Gauge(
         "gslb_snapshot_revision", "store revision of the served snapshot", registry=registry
     )

@@ -164,3 +164,25 @@ async def test_workers_share_the_port(redis_server: Any, policy_store: Any, geoi
         assert len(children) == 2
     finally:
         stop(process)
+
+
+async def test_metrics_count_queries(redis_server: Any, policy_store: Any, geoip: Path) -> None:
+    import urllib.request
+
+    _store, prefix = policy_store
+    port, http = free_port(), free_port()
+    process = start_dns(redis_server.url, prefix, port, geoip, "--http", f"127.0.0.1:{http}")
+    try:
+        for _ in range(3):
+            query(port, "www.demo.example.")
+        query(port, "nope.demo.example.", tcp=True)
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    finally:
+        stop(process)
+    www = 'gslb_dns_queries_total{pool="",qtype="A",rcode="NOERROR",transport="udp",zone="demo.example."}'
+    # start_dns's readiness probe asked once more for www over UDP.
+    assert f"{www} 4.0" in text, text
+    assert 'qtype="A",rcode="NXDOMAIN",transport="tcp",zone="demo.example."} 1.0' in text
+    assert "gslb_dns_answer_seconds_count 5.0" in text
+    assert "gslb_snapshot_revision" in text
