@@ -196,3 +196,31 @@ def test_validate_zone_file_offline(tmp_path: Path, capsys: Any) -> None:
     assert code == 3 and "cannot coexist with other data" in err and f"{zone}:3" in err
     code, _, err = run(capsys, "validate", "--bind", str(zone))
     assert code == 2 and "need --zone" in err
+
+
+def test_explain_shows_rule_pool_and_scope(tmp_path: Path, store_args: list[str], capsys: Any) -> None:
+    from geodata.build import build_mmdb_from_csv, demo_csv_path
+
+    policy = tmp_path / "demo.yaml"
+    policy.write_text(DEMO_POLICY_YAML)
+    assert run(capsys, "import", str(policy), *store_args)[0] == 0
+    geoip = tmp_path / "demo.mmdb"
+    build_mmdb_from_csv(demo_csv_path(), geoip)
+    code, out, _ = run(
+        capsys,
+        "explain",
+        "app.demo.example",
+        "A",
+        "--ecs",
+        "203.0.113.0/24",
+        "--geoip",
+        str(geoip),
+        *store_args,
+    )
+    assert code == 0
+    assert "pool:    asia" in out and "answer:  203.0.113.1" in out and "ECS scope: /24" in out
+    assert "rule 2" in out
+    code, out, _ = run(capsys, "explain", "app.demo.example", "--client", "10.9.9.9", *store_args)
+    assert "pool:    us" in out and "subnets 10.0.0.0/8" in out
+    assert "NXDOMAIN" in run(capsys, "explain", "nope.demo.example", *store_args)[1]
+    assert "192.0.2.10, 192.0.2.11" in run(capsys, "explain", "www.demo.example", *store_args)[1]
