@@ -1,20 +1,21 @@
-"""The policy store: JSON documents in Redis or embedded, a global revision, atomic commits, a change feed."""
+"""The document store: JSON documents in Redis or embedded, one global revision, atomic commits, a feed."""
 
 from gslb.store.embedded import EmbeddedStore, open_embedded
 from gslb.store.errors import (
     ConflictError,
     EmbeddedStoreError,
+    InvalidRequestError,
     KeyConflict,
     StaleRevisionError,
     StoreError,
     StoreUnavailableError,
 )
-from gslb.store.factory import open_store
-from gslb.store.follower import Follower
+from gslb.store.factory import open_store, redact_url
+from gslb.store.follower import Follower, Listener
 from gslb.store.keys import KeySpace
 from gslb.store.policy_store import PolicyMirror, PolicyStore
 from gslb.store.store import Store
-from gslb.store.types import Change, ChangeEntry, Delete, DocRef, Put, StateDump, StoredDoc
+from gslb.store.types import Change, ChangeEntry, Delete, DocRef, Head, Op, Put, StateDump, StoredDoc
 
 __all__ = [
     "Change",
@@ -25,8 +26,12 @@ __all__ = [
     "EmbeddedStore",
     "EmbeddedStoreError",
     "Follower",
+    "Head",
+    "InvalidRequestError",
     "KeyConflict",
     "KeySpace",
+    "Listener",
+    "Op",
     "PolicyMirror",
     "PolicyStore",
     "Put",
@@ -38,4 +43,5 @@ __all__ = [
     "StoredDoc",
     "open_embedded",
     "open_store",
+    "redact_url",
 ]

@@ -1,208 +1,216 @@
-"""The embedded store: the same Store code on in-process fakeredis, made durable by a journal.
+"""The embedded store: the same Store code on an in-process fakeredis server, made durable by a journal.
 
-Every commit is appended to `journal.jsonl` and fsynced before it is applied (EXEC) and acknowledged;
-commits are serialised in-process, so the journal order is the revision order and a journaled
-commit can never lose a WATCH race afterwards. On open: load `snapshot.json`, replay the journal,
-write a fresh snapshot (temp + fsync + rename) and start an empty journal. A torn last line (a crash
-mid-append of a commit that was never acknowledged) is dropped; a corrupt line before it is refused.
+The default when no Redis URL is configured, for a single process. Ordering that keeps memory and
+disk in agreement: commits are serialised in-process (so EXEC can never lose a WATCH race once the
+checks passed), the entry is appended and fsynced after every check and before EXEC, and the commit
+is acknowledged only after EXEC. If EXEC fails, the entry is cut off the journal again. A commit
+that reached the journal finishes even if its caller is cancelled; one that did not is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import json
+import contextlib
 import logging
-import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import IO, Any
 
 import fakeredis
+from redis.exceptions import WatchError
 
 from gslb.store.errors import EmbeddedStoreError
+from gslb.store.journal import Journal, Recovered
 from gslb.store.keys import KeySpace
-from gslb.store.store import Store, dumps
+from gslb.store.store import DEFAULT_FEED_MAXLEN, DEFAULT_MAX_ENTRY_BYTES, Store, dumps
 from gslb.store.types import ChangeEntry, Op
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT = "snapshot.json"
-JOURNAL = "journal.jsonl"
-LOCK = "lock"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024
+LOAD_BATCH = 1000
 
 
 class EmbeddedStore(Store):
-    def __init__(self, data_dir: Path, *, prefix: str = "gslb", fsync: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        prefix: str = "gslb",
+        fsync: bool = True,
+        compact_bytes: int = DEFAULT_COMPACT_BYTES,
+        feed_maxlen: int = DEFAULT_FEED_MAXLEN,
+        max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+    ) -> None:
         self.server = fakeredis.FakeServer()
         super().__init__(
             fakeredis.FakeAsyncRedis(server=self.server),
             keys=KeySpace(prefix),
-            description=f"embedded store in {data_dir}",
-            **kwargs,
+            feed_maxlen=feed_maxlen,
+            max_entry_bytes=max_entry_bytes,
+            description=f"the embedded store in {data_dir}",
         )
         self.data_dir = data_dir
-        self.fsync = fsync
+        self.compact_bytes = compact_bytes
+        self.journal = Journal(data_dir, fsync=fsync)
         self._commit_lock = asyncio.Lock()
-        self._journal: IO[bytes] | None = None
-        self._lock_file: IO[bytes] | None = None
-        self._epoch: str | None = None
+        self._open = False
+        self._broken: str | None = None
+        # The commit task past its point of no return (journaled): a cancelled caller leaves it running.
+        self._committing: asyncio.Task[int] | None = None
 
     def new_client(self) -> fakeredis.FakeAsyncRedis:
-        """Another connection to the same in-process server (e.g. for a second follower)."""
+        """Another connection to the same in-process server (reads only: writes bypass the journal)."""
         return fakeredis.FakeAsyncRedis(server=self.server)
-
-    def blocking_client(self) -> fakeredis.FakeAsyncRedis:
-        # fakeredis serialises commands per client: a blocked XREAD would stall every commit.
-        return self.new_client()
 
     async def open(self) -> None:
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._lock_file = open(self.data_dir / LOCK, "ab")  # noqa: SIM115 - held for the store's life
-        except OSError as exc:
-            raise EmbeddedStoreError(f"cannot use data directory {self.data_dir}: {exc.strerror}") from None
-        try:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.close()
-            self._lock_file = None
-            raise EmbeddedStoreError(
-                f"the embedded store in {self.data_dir} is in use by another gslb process; "
-                "stop it, give this one another --data-dir, or share one Redis with --redis-url"
-            ) from None
-        try:
-            revision, docs = self._recover()
-            await self._load_into_redis(revision, docs)
-            self._compact(revision, docs, self._epoch)
-            self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115
+            await asyncio.to_thread(self.journal.lock)
+            state = await asyncio.to_thread(self.journal.recover)
+            await self._load(state)
+            self.journal.open_for_append()
+            if state.needs_compaction:
+                await asyncio.to_thread(
+                    self.journal.write_snapshot,
+                    state.rev,
+                    state.docs,
+                    commit_id=state.commit_id,
+                )
         except BaseException:
-            await self.close()
+            self.journal.close()
+            await self.client.aclose()
             raise
+        self._open = True
         log.info(
-            "embedded store in %s open at revision %d (%d documents)", self.data_dir, revision, len(docs)
+            "embedded store in %s open at revision %d (%d documents)",
+            self.data_dir,
+            state.rev,
+            len(state.docs),
         )
+
+    async def _load(self, state: Recovered) -> None:
+        items = list(state.docs.items())
+        for start in range(0, max(len(items), 1), LOAD_BATCH):
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key, envelope in items[start : start + LOAD_BATCH]:
+                    pipe.hset(self.keys.docs(), key, dumps(envelope))
+                    pipe.sadd(self.keys.tenant_index(envelope["tenant"]), key)
+                    pipe.sadd(self.keys.kind_index(key.partition(":")[0]), key)
+                await pipe.execute()
+        # Revision last: nothing reads this server before open() returns, but it keeps the order honest.
+        if state.rev:
+            await self.client.set(self.keys.revision(), state.rev)
+        if state.commit_id is not None:
+            await self.client.set(self.keys.head_commit(), state.commit_id)
 
     async def commit(
         self, ops: Sequence[Op], *, base_revision: int | None = None, actor: str | None = None
     ) -> int:
-        async with self._commit_lock:
-            return await super().commit(ops, base_revision=base_revision, actor=actor)
+        # A commit runs in its own task. Cancelling the caller before the commit reaches the journal
+        # cancels it; after that it completes regardless, or the journal and the in-memory data
+        # could disagree (EXEC may already have run when the cancellation lands).
+        task = asyncio.ensure_future(self._serialised_commit(ops, base_revision, actor))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if self._committing is not task:
+                task.cancel()
+            raise
 
-    async def before_exec(self, entry: ChangeEntry) -> None:
-        if self._journal is None:
-            raise EmbeddedStoreError("the embedded store is closed")
-        # The journal always holds full bodies, even when the stream gets only a reload marker.
-        self._journal.write(dumps(entry.to_json()) + b"\n")
-        self._journal.flush()
-        if self.fsync:
-            os.fsync(self._journal.fileno())
+    async def _serialised_commit(
+        self, ops: Sequence[Op], base_revision: int | None, actor: str | None
+    ) -> int:
+        async with self._commit_lock:
+            if not self._open:
+                raise EmbeddedStoreError(f"the embedded store in {self.data_dir} is closed")
+            broken = self._broken or self.journal.damaged
+            if broken is not None:
+                raise EmbeddedStoreError(broken)
+            try:
+                rev = await super().commit(ops, base_revision=base_revision, actor=actor)
+                if self.journal.size() > self.compact_bytes:
+                    try:
+                        await self._compact_locked()
+                    except (OSError, EmbeddedStoreError) as exc:
+                        # The commit is durable in the journal; only the journal keeps growing.
+                        log.error("compacting the embedded store in %s failed: %s", self.data_dir, exc)
+                return rev
+            finally:
+                self._committing = None
+
+    @contextlib.asynccontextmanager
+    async def _journaled(self, entry: ChangeEntry) -> AsyncIterator[None]:
+        self._committing = asyncio.current_task()  # before the first await: see commit()
+        # Full bodies always, even when the stream only gets a reload marker: this is the only copy.
+        offset = await asyncio.to_thread(self.journal.append, dumps(entry.to_json()) + b"\n")
+        try:
+            yield
+        except BaseException as exc:
+            await self._take_back(offset, exc)
+            raise
+
+    async def _take_back(self, offset: int, exc: BaseException) -> None:
+        """EXEC did not apply (or failed): the entry must not survive to be replayed at restart."""
+        try:
+            await asyncio.to_thread(self.journal.truncate, offset)
+        except OSError as err:
+            self._broken = (
+                f"the embedded store in {self.data_dir} could not take back an unapplied commit from "
+                f"its journal ({err.strerror}); restart gslb to recover from the journal"
+            )
+            raise EmbeddedStoreError(self._broken) from exc
+        if not isinstance(exc, WatchError):
+            # Redis transactions have no rollback: part of EXEC may have been applied in memory.
+            self._broken = (
+                f"a commit to the embedded store in {self.data_dir} failed half-way ({exc!r}); "
+                "restart gslb to recover from the journal"
+            )
+
+    async def compact(self) -> None:
+        """Fold the journal into a fresh snapshot now (also done at open and when the journal grows large)."""
+
+        async def locked() -> None:
+            async with self._commit_lock:
+                await self._compact_locked()
+
+        # Shielded: the file work runs in a thread that a cancellation would not stop, so the lock
+        # must stay held until it is done.
+        await asyncio.shield(locked())
+
+    async def _compact_locked(self) -> None:
+        dump = await self.load_all()
+        docs = {
+            key: {"rev": doc.rev, "tenant": doc.tenant, "body": doc.body} for key, doc in dump.docs.items()
+        }
+        await asyncio.to_thread(self.journal.write_snapshot, dump.rev, docs, commit_id=dump.commit_id)
+        log.info("embedded store in %s compacted at revision %d", self.data_dir, dump.rev)
 
     async def close(self) -> None:
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
-        await super().close()
-
-    # --- recovery -----------------------------------------------------------------------------
-
-    def _recover(self) -> tuple[int, dict[str, dict[str, Any]]]:
-        revision = 0
-        docs: dict[str, dict[str, Any]] = {}
-        snapshot = self.data_dir / SNAPSHOT
-        if snapshot.exists():
-            try:
-                data = json.loads(snapshot.read_bytes())
-                revision, docs = int(data["rev"]), dict(data["docs"])
-                self._epoch = data.get("epoch")
-            except (ValueError, KeyError, TypeError) as exc:
-                raise EmbeddedStoreError(
-                    f"{snapshot} is corrupt ({exc}); restore it from a backup or move it away to start empty"
-                ) from None
-        journal = self.data_dir / JOURNAL
-        if journal.exists():
-            lines = journal.read_bytes().split(b"\n")
-            last_index = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-            for index, line in enumerate(lines):
-                if not line.strip():
-                    continue
-                try:
-                    entry = ChangeEntry.from_json(json.loads(line))
-                except (ValueError, KeyError, TypeError) as exc:
-                    if index == last_index:
-                        log.warning(
-                            "%s:%d: dropping a torn last entry (a crash during its commit; it "
-                            "was never acknowledged)",
-                            journal,
-                            index + 1,
-                        )
-                        break
-                    raise EmbeddedStoreError(
-                        f"{journal}:{index + 1}: corrupt journal entry ({exc}); nothing was changed. "
-                        "Restore the file from a backup or truncate it before this line"
-                    ) from None
-                if entry.rev <= revision:
-                    continue  # already in the snapshot (a crash between compaction steps)
-                if entry.rev != revision + 1:
-                    raise EmbeddedStoreError(
-                        f"{journal}:{index + 1}: revision {entry.rev} follows {revision}; the journal is "
-                        "missing entries. Restore it from a backup"
-                    )
-                for change in entry.changes:
-                    self._epoch = entry.epoch or self._epoch
-                    if change.op == "delete":
-                        docs.pop(change.ref.key, None)
-                    else:
-                        docs[change.ref.key] = {
-                            "rev": entry.rev,
-                            "tenant": change.tenant,
-                            "body": change.body,
-                        }
-                revision = entry.rev
-        return revision, docs
-
-    async def _load_into_redis(self, revision: int, docs: dict[str, dict[str, Any]]) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.revision(), revision)
-            if self._epoch is not None:  # keep the data set's identity across restarts
-                pipe.set(self.keys.epoch(), self._epoch)
-            for key, envelope in docs.items():
-                pipe.hset(self.keys.docs(), key, dumps(envelope))
-                kind = key.partition(":")[0]
-                pipe.sadd(self.keys.tenant_index(envelope["tenant"]), key)
-                pipe.sadd(self.keys.kind_index(kind), key)
-            await pipe.execute()
-
-    def _compact(self, revision: int, docs: dict[str, dict[str, Any]], epoch: str | None) -> None:
-        temp = self.data_dir / (SNAPSHOT + ".tmp")
-        with open(temp, "wb") as handle:
-            handle.write(dumps({"rev": revision, "epoch": epoch, "docs": docs}))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, self.data_dir / SNAPSHOT)
-        _fsync_dir(self.data_dir)
-        # Only after the snapshot is durable may the journal it absorbed go.
-        with open(self.data_dir / JOURNAL, "wb") as handle:
-            handle.flush()
-            os.fsync(handle.fileno())
-        _fsync_dir(self.data_dir)
+        """Wait for an in-flight commit, then release the files (and the directory lock)."""
+        async with self._commit_lock:
+            if not self._open:
+                return
+            self._open = False
+            self.journal.close()
+            await super().close()
 
 
 async def open_embedded(
-    data_dir: Path, *, prefix: str = "gslb", fsync: bool = True, **kwargs: Any
+    data_dir: Path,
+    *,
+    prefix: str = "gslb",
+    fsync: bool = True,
+    compact_bytes: int = DEFAULT_COMPACT_BYTES,
+    feed_maxlen: int = DEFAULT_FEED_MAXLEN,
+    max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
 ) -> EmbeddedStore:
-    store = EmbeddedStore(Path(data_dir), prefix=prefix, fsync=fsync, **kwargs)
+    """Open (recovering and compacting) the embedded store in `data_dir`; close() releases it."""
+    store = EmbeddedStore(
+        Path(data_dir),
+        prefix=prefix,
+        fsync=fsync,
+        compact_bytes=compact_bytes,
+        feed_maxlen=feed_maxlen,
+        max_entry_bytes=max_entry_bytes,
+    )
     await store.open()
     return store

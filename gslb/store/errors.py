@@ -1,4 +1,4 @@
-"""The store's exception tree. Messages say what to do, never leak passwords."""
+"""The store's exception tree. Messages say what to do next and never contain a password."""
 
 from __future__ import annotations
 
@@ -10,11 +10,17 @@ class StoreError(Exception):
     """Base of every store error."""
 
 
+class InvalidRequestError(StoreError, ValueError):
+    """The caller asked for something malformed (bad key, empty or repeated commit, non-JSON body)."""
+
+
 @dataclass(frozen=True, slots=True)
 class KeyConflict:
+    """One document whose revision was not what the writer expected."""
+
     key: str
     expected: int  # the if_rev the writer gave (0 = expected absent)
-    actual: int  # the current revision of the document (0 = absent)
+    actual: int  # the document's current revision (0 = absent)
 
     def __str__(self) -> str:
         want = "absent" if self.expected == 0 else f"revision {self.expected}"
@@ -23,7 +29,7 @@ class KeyConflict:
 
 
 class ConflictError(StoreError):
-    """The documents changed since the writer read them; nothing was written."""
+    """Documents changed since the writer read them; nothing was written."""
 
     def __init__(self, conflicts: Sequence[KeyConflict], message: str | None = None) -> None:
         self.conflicts = tuple(conflicts)
@@ -32,18 +38,20 @@ class ConflictError(StoreError):
 
 
 class StaleRevisionError(ConflictError):
-    """The store's revision moved past the one the writer validated against; nothing was written."""
+    """The store moved past the revision the writer based its change on; nothing was written."""
 
-    def __init__(self, base: int, current: int) -> None:
+    def __init__(self, base: int, current: int, message: str | None = None) -> None:
         self.base = base
         self.current = current
         super().__init__(
-            (), f"the store moved from revision {base} to {current}; nothing written. Reload and retry."
+            (),
+            message
+            or f"the store moved from revision {base} to {current}; nothing written. Reload and retry.",
         )
 
 
 class StoreUnavailableError(StoreError):
-    """The store cannot be reached."""
+    """The store cannot be reached (or refused us); the message names where and hints why."""
 
 
 class EmbeddedStoreError(StoreError):

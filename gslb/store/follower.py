@@ -1,9 +1,10 @@
 """Follower: a node's live mirror of the store, fed by the change stream.
 
 It loads everything once, then blocks on XREAD for entries after its revision and applies them in
-order. Any gap (the stream was trimmed past us, a reload marker, a revision out of sequence) means
-reloading everything: a follower is never silently out of date. Connection losses are retried
-with capped, jittered backoff; listeners learn about every applied batch.
+order. Anything it cannot patch forward makes it reload everything: the stream was trimmed past it,
+a reload marker, a revision out of sequence, an entry whose parent is not the commit the mirror
+holds, a store that went back in time or replaced its latest commit. So a follower is never silently out of
+date. Connection losses are retried with capped, jittered backoff; listeners hear of every batch.
 """
 
 from __future__ import annotations
@@ -11,157 +12,197 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from gslb.store.errors import StoreError, StoreUnavailableError
+from gslb.store.errors import StoreError
 from gslb.store.store import Store
-from gslb.store.types import ChangeEntry, StoredDoc
+from gslb.store.types import ChangeEntry, Head, StoredDoc
 
 log = logging.getLogger(__name__)
 
+# changed = the document keys the batch touched, or None after a full reload (recompute everything).
 Listener = Callable[[int, frozenset[str] | None], Awaitable[None] | None]
 
 BACKOFF_START = 0.05
 BACKOFF_MAX = 5.0
 READ_COUNT = 1000
+STOP_TIMEOUT = 5.0
 
 
 class Follower:
-    def __init__(self, store: Store, *, block_ms: int = 1000) -> None:
+    """Mirror of every document, kept current from the change feed.
+
+    `docs` is updated in place between listener calls (and replaced on a reload): read it
+    synchronously, or copy what you need before awaiting.
+    """
+
+    def __init__(self, store: Store, *, block_ms: int = 1000, read_count: int = READ_COUNT) -> None:
+        if block_ms < 1:
+            raise ValueError("block_ms must be at least 1 (0 would block forever and stall stop())")
         self._store = store
         self._block_ms = block_ms
+        self._read_count = read_count
         self._docs: dict[str, StoredDoc] = {}
-        self.rev = 0
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
         self._advanced = asyncio.Condition()
-        self.reloads = 0
-        self._reader: Any = None
-        self._stopping = False
-        self.epoch: str | None = None
+        self._loaded = False
+        self._failing = False
+        self._notifying = False  # still True after a stop() that interrupted the listeners
+        self.rev = 0
+        self.commit_id: str | None = None  # of the commit at self.rev, when known
+        self.reloads = 0  # full loads so far, including the first (for tests and metrics)
+        self.last_applied = 0.0  # monotonic time of the last applied batch or reload
 
     @property
     def docs(self) -> Mapping[str, StoredDoc]:
         return self._docs
 
+    @property
+    def connected(self) -> bool:
+        """False while the store is unreachable (the mirror still serves its last revision)."""
+        return self._loaded and not self._failing
+
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
     async def start(self) -> None:
-        """Load everything (StoreError if the store is unreachable), then follow in the background."""
-        await self._reload()
+        """Load everything (StoreError if unreachable), then follow in the background.
+
+        A follower that was stopped resumes from its own revision: it catches up from the feed and
+        reloads only if the feed no longer reaches back that far.
+        """
+        if self._task is not None:
+            raise RuntimeError("the follower is already running")
+        if not self._loaded:
+            await self._reload()
+        else:
+            interrupted = self._notifying
+            await self._resync()
+            if interrupted:
+                # Some listeners may have missed a batch the mirror already holds: everyone recomputes.
+                await self._notify(None)
         self._task = asyncio.create_task(self._run(), name="store-follower")
 
     async def stop(self) -> None:
-        """Stop following within about one block interval."""
-        if self._task is not None:
-            self._stopping = True
-            # Let the current blocking read end on its own: fakeredis can swallow a cancellation
-            # that lands inside a blocking XREAD, so cancelling is only the fallback.
-            done, _ = await asyncio.wait({self._task}, timeout=self._block_ms / 1000 + 1)
-            if not done:
-                self._task.cancel()
-                done, _ = await asyncio.wait({self._task}, timeout=2)
-                if not done:
-                    log.error("follower task did not stop; abandoning it")
-            elif not self._task.cancelled() and self._task.exception() is not None:
-                log.error("follower ended with an error: %r", self._task.exception())
-            self._task = None
-            self._stopping = False
-        if self._reader is not None and self._reader is not self._store.client:
-            await self._reader.aclose()  # type: ignore[attr-defined]
-        self._reader = None
+        """Stop following, promptly; the mirror keeps its last state."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        # Python 3.11's asyncio.wait_for (used by redis-py while sending) can swallow a cancellation
+        # that lands at the wrong moment, leaving the task blocked for a full XREAD: so cancel again
+        # until it really ends.
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while not task.done():
+            if time.monotonic() > deadline:
+                log.error("the store follower did not stop within %.0f s; abandoning it", STOP_TIMEOUT)
+                return
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.02)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the store follower had ended with an error", exc_info=task.exception())
 
     async def wait_for(self, rev: int, timeout: float) -> None:
-        async with asyncio.timeout(timeout), self._advanced:
-            await self._advanced.wait_for(lambda: self.rev >= rev)
+        """Return once the mirror reached revision `rev` and the listeners heard of it; else TimeoutError."""
+        try:
+            async with asyncio.timeout(timeout), self._advanced:
+                await self._advanced.wait_for(lambda: self.rev >= rev)
+        except TimeoutError:
+            raise TimeoutError(
+                f"the follower is at revision {self.rev} and did not reach {rev} within {timeout} s"
+            ) from None
+
+    # --- the background loop --------------------------------------------------------------------
 
     async def _run(self) -> None:
         backoff = BACKOFF_START
-        failing = False
-        while not self._stopping:
+        while True:
             try:
-                if failing:
-                    # Never resume reading the stream before checking it is still the same data set.
-                    await self._recover()
-                    log.warning("store reachable again; follower caught up at revision %d", self.rev)
-                    failing = False
+                if self._failing:
+                    # Never trust the stream position after an outage: the data set may be new.
+                    await self._resync()
+                    log.warning(
+                        "%s reachable again; follower at revision %d", self._store.description, self.rev
+                    )
+                    self._failing = False
                     backoff = BACKOFF_START
-                await self._follow_once()
+                entries = await self._store.read_feed(
+                    self.rev, block_ms=self._block_ms, count=self._read_count
+                )
+                if entries:
+                    await self._apply(entries)
+                else:
+                    # A quiet feed: make sure the store did not move or restart behind its back.
+                    await self._resync()
             except asyncio.CancelledError:
                 raise
-            except (StoreError, OSError) as exc:
-                if not failing:
-                    log.error("follower lost the store (%s); retrying with backoff", exc)
-                failing = True
+            except Exception as exc:  # never die silently: log once, back off, try again
+                if not self._failing:
+                    if isinstance(exc, StoreError):
+                        log.error("follower lost the store: %s; retrying with backoff", exc)
+                    else:
+                        log.exception("follower failed unexpectedly; retrying with backoff")
+                self._failing = True
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, BACKOFF_MAX)
-            except Exception:  # never die silently: log, back off, continue
-                log.exception("follower failed unexpectedly; retrying")
-                failing = True
-                await asyncio.sleep(BACKOFF_MAX)
 
-    async def _follow_once(self) -> None:
-        if self._reader is None:
-            self._reader = self._store.blocking_client()
-        client = self._reader
-        stream = self._store.keys.changes()
-        try:
-            result = await client.xread({stream: f"{self.rev}-0"}, count=READ_COUNT, block=self._block_ms)
-        except (ConnectionError, OSError) as exc:
-            raise StoreUnavailableError(str(exc)) from exc
-        except Exception as exc:
-            if type(exc).__module__.startswith("redis"):
-                raise StoreUnavailableError(str(exc)) from exc
-            raise
-        if not result:
-            # A quiet stream, or one trimmed/reset behind our back: check the revision cheaply.
-            current = await self._store.revision()
-            if current < self.rev:
-                await self._recover()
-            elif current != self.rev:
-                await self._catch_up()
-            return
-        _stream, raw_entries = result[0]
-        entries = [self._store._parse_entry(entry_id, fields) for entry_id, fields in raw_entries]
-        await self._apply(entries)
-
-    async def _recover(self) -> None:
-        """After losing the store: the same data set resumes from the feed, a new one reloads."""
-        if await self._store.epoch() != self.epoch:
-            log.warning(
-                "the store's data set changed while disconnected (a Redis without persistence "
-                "restarted?); reloading everything"
-            )
+    async def _resync(self) -> None:
+        head = await self._store.head()
+        if self._other_history(head):
             await self._reload()
-        else:
+        elif head.rev > self.rev:
             await self._catch_up()
 
+    def _other_history(self, head: Head) -> bool:
+        """Whether the store's history is no longer the one this mirror was built from."""
+        went_back = head.rev < self.rev
+        replaced = (
+            head.rev == self.rev
+            and head.commit_id is not None
+            and self.commit_id is not None
+            and head.commit_id != self.commit_id
+        )
+        if went_back or replaced:
+            log.warning(
+                "the store's history changed under the follower (its revision %d, the store's %d): "
+                "Redis lost data (a restart without persistence, or a restore), or the prefix was "
+                "reset; reloading everything",
+                self.rev,
+                head.rev,
+            )
+        return went_back or replaced
+
     async def _catch_up(self) -> None:
-        entries = await self._store.changes_since(self.rev, count=READ_COUNT)
+        entries = await self._store.changes_since(self.rev, count=self._read_count)
         if entries is None:
+            log.info("change feed no longer reaches back to revision %d: reloading", self.rev)
             await self._reload()
         elif entries:
             await self._apply(entries)
 
-    async def _apply(self, entries: list[ChangeEntry]) -> None:
+    async def _apply(self, entries: Sequence[ChangeEntry]) -> None:
         changed: set[str] = set()
+        start_rev = self.rev
         for entry in entries:
-            if entry.epoch is not None and self.epoch is not None and entry.epoch != self.epoch:
+            if entry.rev <= self.rev:
+                continue
+            if self._breaks_history(entry):
                 log.warning(
-                    "the store's data set changed (a Redis without persistence restarted?): reloading"
+                    "change feed entry %d does not follow the commit the follower holds (Redis lost "
+                    "data, or the prefix was reset): reloading everything",
+                    entry.rev,
                 )
                 await self._reload()
                 return
-            if entry.rev <= self.rev:
-                continue
             if entry.rev != self.rev + 1 or entry.reload:
                 log.info(
-                    "change feed gap at revision %d (next entry %d%s): reloading",
-                    self.rev,
+                    "change feed %s at revision %d: reloading",
+                    "reload marker" if entry.reload else f"gap ({self.rev} -> {entry.rev})",
                     entry.rev,
-                    ", reload marker" if entry.reload else "",
                 )
                 await self._reload()
                 return
@@ -173,25 +214,36 @@ class Follower:
                 else:
                     self._docs[key] = StoredDoc(change.ref, change.tenant, entry.rev, change.body)
             self.rev = entry.rev
-            self.epoch = entry.epoch or self.epoch
-        if changed or entries:
+            self.commit_id = entry.commit_id
+        if self.rev != start_rev:
             await self._notify(frozenset(changed))
+
+    def _breaks_history(self, entry: ChangeEntry) -> bool:
+        # Entries written before commit IDs existed carry none: nothing to compare then.
+        return (
+            entry.commit_id is not None and self.commit_id is not None and entry.parent_id != self.commit_id
+        )
 
     async def _reload(self) -> None:
         dump = await self._store.load_all()
         self._docs = dict(dump.docs)
         self.rev = dump.rev
-        self.epoch = dump.epoch
+        self.commit_id = dump.commit_id
+        self._loaded = True
         self.reloads += 1
         await self._notify(None)
 
     async def _notify(self, changed: frozenset[str] | None) -> None:
-        async with self._advanced:
-            self._advanced.notify_all()
-        for listener in self._listeners:
+        self.last_applied = time.monotonic()
+        self._notifying = True
+        for listener in list(self._listeners):
             try:
                 result = listener(self.rev, changed)
-                if asyncio.iscoroutine(result):
+                if result is not None:
                     await result
             except Exception:
-                log.exception("store listener failed at revision %d", self.rev)
+                log.exception("store listener %r failed at revision %d; following on", listener, self.rev)
+        self._notifying = False
+        # After the listeners: whoever waits for a revision may rely on its consequences being in place.
+        async with self._advanced:
+            self._advanced.notify_all()

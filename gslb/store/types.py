@@ -10,24 +10,50 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gslb.store.errors import StoreError
+from gslb.store.errors import InvalidRequestError
 
-_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
+_KIND = re.compile(r"[a-z][a-z0-9_]*")
+MAX_KIND_CHARS = 64
 MAX_NAME_BYTES = 1024
+
+
+def _check_label(what: str, value: object, *, allow_empty: bool) -> None:
+    # Names end up in Redis hash fields, index keys and journal lines: one line, bounded size.
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{what} must be a string, not {type(value).__name__}")
+    if not value and not allow_empty:
+        raise InvalidRequestError(f"{what} must not be empty")
+    if "\n" in value or "\r" in value or "\x00" in value:
+        raise InvalidRequestError(f"{what} {value!r} must be on one line and contain no NUL")
+    if len(value.encode()) > MAX_NAME_BYTES:
+        raise InvalidRequestError(f"{what} {value[:40]!r}... is longer than {MAX_NAME_BYTES} bytes")
+
+
+def _check_if_rev(if_rev: object) -> None:
+    if if_rev is not None and (not isinstance(if_rev, int) or isinstance(if_rev, bool) or if_rev < 0):
+        raise InvalidRequestError(
+            f"if_rev must be None (unconditional), 0 (must not exist) or a revision > 0, not {if_rev!r}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class DocRef:
+    """Names one document. Names are unique within a kind; tenant scoping is the caller's naming."""
+
     kind: str
     name: str
 
     def __post_init__(self) -> None:
-        if not _KIND.match(self.kind):
-            raise StoreError(f"document kind {self.kind!r} must be lowercase letters, digits and '_'")
-        if not self.name or "\n" in self.name or "\x00" in self.name or "\r" in self.name:
-            raise StoreError(f"document name {self.name!r} must be non-empty and on one line")
-        if len(self.name.encode()) > MAX_NAME_BYTES:
-            raise StoreError(f"document name is longer than {MAX_NAME_BYTES} bytes")
+        if (
+            not isinstance(self.kind, str)
+            or not _KIND.fullmatch(self.kind)
+            or len(self.kind) > MAX_KIND_CHARS
+        ):
+            raise InvalidRequestError(
+                f"document kind {self.kind!r} must be a short lowercase word: "
+                "a letter, then letters, digits or '_'"
+            )
+        _check_label("document name", self.name, allow_empty=False)
 
     @property
     def key(self) -> str:
@@ -37,7 +63,7 @@ class DocRef:
     def parse(cls, key: str) -> DocRef:
         kind, sep, name = key.partition(":")
         if not sep:
-            raise StoreError(f"{key!r} is not a document key of the form 'kind:name'")
+            raise InvalidRequestError(f"{key!r} is not a document key of the form 'kind:name'")
         return cls(kind, name)
 
 
@@ -45,7 +71,7 @@ class DocRef:
 class StoredDoc:
     ref: DocRef
     tenant: str
-    rev: int
+    rev: int  # the global revision at which this document was last written
     body: dict[str, Any]
 
 
@@ -58,11 +84,24 @@ class Put:
     body: dict[str, Any]
     if_rev: int | None = None
 
+    def __post_init__(self) -> None:
+        _check_label("tenant", self.tenant, allow_empty=True)
+        if not isinstance(self.body, dict):
+            raise InvalidRequestError(
+                f"{self.ref.key}: a body must be a JSON object, not {type(self.body).__name__}"
+            )
+        _check_if_rev(self.if_rev)
+
 
 @dataclass(frozen=True, slots=True)
 class Delete:
+    """Remove. if_rev as for Put; deleting an absent document unconditionally is not an error."""
+
     ref: DocRef
     if_rev: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_if_rev(self.if_rev)
 
 
 Op = Put | Delete
@@ -72,20 +111,27 @@ Op = Put | Delete
 class Change:
     op: Literal["put", "delete"]
     ref: DocRef
-    tenant: str
+    tenant: str  # for a delete: the tenant the document had ("" if it did not exist)
     body: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeEntry:
-    """One commit: everything it changed, at one revision. `reload` entries carry no changes."""
+    """One commit: everything it changed, at one revision.
+
+    A `reload` entry carries no changes: the commit was too big for the feed, so followers reload.
+    `parent_id` is the `commit_id` of the commit before (None for the first), so a follower notices
+    when the history it holds is not the store's any more: a Redis that lost its latest writes (or
+    all of them) and reused their revision numbers.
+    """
 
     rev: int
     ts: float
     actor: str | None
     changes: tuple[Change, ...]
     reload: bool = False
-    epoch: str | None = None
+    commit_id: str | None = None
+    parent_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,7 +139,8 @@ class ChangeEntry:
             "ts": self.ts,
             "actor": self.actor,
             "reload": self.reload,
-            "epoch": self.epoch,
+            "commit_id": self.commit_id,
+            "parent_id": self.parent_id,
             "changes": [
                 {"op": c.op, "key": c.ref.key, "tenant": c.tenant, "body": c.body} for c in self.changes
             ],
@@ -101,21 +148,42 @@ class ChangeEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChangeEntry:
+        """Raises KeyError, TypeError, ValueError or InvalidRequestError on malformed data."""
+        changes = []
+        for item in data.get("changes") or ():
+            op = item["op"]
+            if op not in ("put", "delete"):
+                raise ValueError(f"unknown change op {op!r}")
+            body = item.get("body")
+            if op == "put" and not isinstance(body, dict):
+                raise ValueError(f"put of {item['key']} has no object body")
+            changes.append(Change(op, DocRef.parse(item["key"]), str(item.get("tenant") or ""), body))
         return cls(
             rev=int(data["rev"]),
             ts=float(data["ts"]),
             actor=data.get("actor"),
+            changes=tuple(changes),
             reload=bool(data.get("reload", False)),
-            epoch=data.get("epoch"),
-            changes=tuple(
-                Change(c["op"], DocRef.parse(c["key"]), c.get("tenant", ""), c.get("body"))
-                for c in data.get("changes", ())
-            ),
+            commit_id=data.get("commit_id"),
+            parent_id=data.get("parent_id"),
         )
+
+    def as_reload_marker(self) -> ChangeEntry:
+        return ChangeEntry(self.rev, self.ts, self.actor, (), True, self.commit_id, self.parent_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """Where the store stands: its revision and the commit that made it."""
+
+    rev: int
+    commit_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StateDump:
+    """Every document at one revision (keyed by ref.key), read consistently."""
+
     rev: int
     docs: dict[str, StoredDoc] = field(default_factory=dict)
-    epoch: str | None = None
+    commit_id: str | None = None  # of the commit at `rev`, so a follower can check what comes next
