@@ -186,3 +186,33 @@ async def test_metrics_count_queries(redis_server: Any, policy_store: Any, geoip
     assert 'qtype="A",rcode="NXDOMAIN",transport="tcp",zone="demo.example."} 1.0' in text
     assert "gslb_dns_answer_seconds_count 5.0" in text
     assert "gslb_snapshot_revision" in text
+
+
+async def test_running_server_survives_garbage(server: tuple[int, Any]) -> None:
+    import random
+    import socket
+
+    port, _store = server
+    rng = random.Random(7)
+    valid = dns.message.make_query("www.demo.example.", "A", use_edns=0).to_wire()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.01)
+        for index in range(1000):
+            if index % 2:
+                packet = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 64)))
+            else:
+                mutated = bytearray(valid)
+                for _ in range(rng.randrange(1, 6)):
+                    mutated[rng.randrange(len(mutated))] = rng.getrandbits(8)
+                packet = bytes(mutated[: rng.randrange(1, len(mutated) + 1)])
+            sock.sendto(packet, ("127.0.0.1", port))
+            try:
+                reply = sock.recv(65535)
+            except TimeoutError:
+                continue
+            # An answer to garbage is FORMERR/NOTIMP-sized or a real answer to a still-valid query.
+            assert len(reply) <= max(len(packet), 512)
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+        conn.sendall(b"\x00\x05\xff\xff\xff\xff\xff" + b"\xff\xff" + bytes(100))
+    assert addresses(query(port, "www.demo.example.")) == ["192.0.2.10", "192.0.2.11"]
+    assert addresses(query(port, "www.demo.example.", tcp=True)) == ["192.0.2.10", "192.0.2.11"]
