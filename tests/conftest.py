@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -10,6 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI replays a fixed sequence of examples so a merge is never refused by a lucky draw; developers'
+# runs stay random so new inputs keep being tried (a failure they find becomes a regression case).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REDIS_SERVER = shutil.which("redis-server")
 

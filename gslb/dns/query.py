@@ -20,8 +20,9 @@ _MAX_LABEL: Final = 63
 def read_question(packet: bytes) -> tuple[bytes, int, int, int, int]:
     """(question to echo, length of its name, qtype, qclass, offset after the question).
 
-    The echoed question is the name uncompressed: a compression pointer in a question (legal, but
-    no real client sends one) would point at our header after echoing, so it is expanded once.
+    A compression pointer must aim at an earlier occurrence of a name (RFC 1035 4.1.4); the first
+    question is preceded only by the header, so a pointer in it is always malformed, and the
+    echoed question is always the query's own bytes.
     """
     end = len(packet)
     pos = HEADER_LEN
@@ -33,7 +34,7 @@ def read_question(packet: bytes) -> tuple[bytes, int, int, int, int]:
             break
         if length > _MAX_LABEL:
             if length >= 0xC0:
-                return _read_compressed_question(packet)
+                raise MalformedQuery("compression pointer in the question (nothing precedes it to point at)")
             raise MalformedQuery("unknown label type in the question")
         pos += length + 1
         if pos - HEADER_LEN >= _MAX_NAME:
@@ -44,50 +45,6 @@ def read_question(packet: bytes) -> tuple[bytes, int, int, int, int]:
     qtype = (packet[name_end] << 8) | packet[name_end + 1]
     qclass = (packet[name_end + 2] << 8) | packet[name_end + 3]
     return packet[HEADER_LEN : name_end + 4], name_end - HEADER_LEN, qtype, qclass, name_end + 4
-
-
-def _read_compressed_question(packet: bytes) -> tuple[bytes, int, int, int, int]:
-    """The slow path: follow pointers, each strictly backwards from the last, so no loop survives."""
-    end = len(packet)
-    pos = HEADER_LEN
-    labels: list[bytes] = []
-    size = 1
-    after: int | None = None  # where the question continues after the first pointer
-    limit = pos  # a pointer must aim before the lowest place already read
-    while True:
-        if pos >= end:
-            raise MalformedQuery("question name runs past the end of the packet")
-        length = packet[pos]
-        if length == 0:
-            pos += 1
-            break
-        if length >= 0xC0:
-            if pos + 2 > end:
-                raise MalformedQuery("truncated compression pointer")
-            target = ((length & 0x3F) << 8) | packet[pos + 1]
-            if after is None:
-                after = pos + 2
-            if target >= limit:
-                raise MalformedQuery("compression pointer does not point backwards")
-            limit = pos = target
-            continue
-        if length > _MAX_LABEL:
-            raise MalformedQuery("unknown label type in the question")
-        label = packet[pos : pos + 1 + length]
-        if len(label) != length + 1:
-            raise MalformedQuery("label runs past the end of the packet")
-        size += length + 1
-        if size > _MAX_NAME:
-            raise MalformedQuery("question name longer than 255 octets")
-        labels.append(label)
-        pos += length + 1
-    name_end = pos if after is None else after
-    if name_end + 4 > end:
-        raise MalformedQuery("question truncated before its type and class")
-    name = b"".join(labels) + b"\x00"
-    qtype = (packet[name_end] << 8) | packet[name_end + 1]
-    qclass = (packet[name_end + 2] << 8) | packet[name_end + 3]
-    return name + packet[name_end : name_end + 4], len(name), qtype, qclass, name_end + 4
 
 
 def name_key(wire: bytes) -> str:
