@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,8 @@ async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any) -> Any:
             geo = GeoDatabase.open(settings.geoip)
         except GeoDataError as exc:
             raise UserFacingError(str(exc)) from None
-    responder = Responder(lambda: feed.snapshot, geo=geo)
+    # partial(getattr) rather than a lambda: called once per query, it is a C call, not a frame.
+    responder = Responder(partial(getattr, feed, "snapshot"), geo=geo)
     listeners = DnsListeners(CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1)
     try:
         await listeners.start()

@@ -184,7 +184,7 @@ async def test_metrics_count_queries(redis_server: Any, policy_store: Any, geoip
     # start_dns's readiness probe asked once more for www over UDP.
     assert f"{www} 4.0" in text, text
     assert 'qtype="A",rcode="NXDOMAIN",transport="tcp",zone="demo.example."} 1.0' in text
-    assert "gslb_dns_answer_seconds_count 5.0" in text
+    assert "gslb_dns_answer_seconds_count 1.0" in text  # one query in 16 is timed, from the first
     assert "gslb_snapshot_revision" in text
 
 
