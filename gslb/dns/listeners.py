@@ -1,9 +1,9 @@
 """UDP and TCP listeners for the DNS hot path.
 
-The UDP path is a plain DatagramProtocol: parse, answer from the snapshot, send — no await, no
-task per query. TCP frames messages with a two-byte length (RFC 1035 4.2.2), answers pipelined
-queries in order, and bounds connections and idle time so slow clients cannot pin resources
-(RFC 7766 recommends idle timeouts in seconds).
+The UDP path is a readiness callback that drains the socket in batches: parse, answer from the
+snapshot, send — no await, no task, no transport object per query. TCP frames messages with a
+two-byte length (RFC 1035 4.2.2), answers pipelined queries in order, and bounds connections and
+idle time so slow clients cannot pin resources (RFC 7766 recommends idle timeouts in seconds).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -124,23 +124,6 @@ class UdpDnsReader:
                     self.dropped_sends += 1
                 except OSError as exc:
                     log.debug("udp send to %s failed: %s", addr[0], exc)
-
-
-class UdpDnsProtocol(asyncio.DatagramProtocol):
-    def __init__(self, answerer: Answerer) -> None:
-        self._answer = answerer.answer
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        response = self._answer(data, addr[0], tcp=False)
-        if response is not None and self.transport is not None:
-            self.transport.sendto(response, addr)
-
-    def error_received(self, exc: Exception) -> None:  # ICMP errors from earlier sends: not ours to fix
-        log.debug("udp error: %s", exc)
 
 
 class TcpDnsProtocol(asyncio.Protocol):

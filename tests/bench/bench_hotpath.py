@@ -1,8 +1,8 @@
 """Microbenchmark of the DNS hot path in one process: datagram in, response handed to the transport.
 
-It drives the real UDP protocol object (parse, snapshot lookup, geo, selection, metrics) with a
-transport whose `sendto` only keeps the last response, so it measures what a query costs in
-Python, without the kernel and event-loop share that dnsperf also sees. Use it to see where a
+It drives what the UDP reader calls per datagram (parse, snapshot lookup, geo, selection,
+metrics) and keeps the last response, so it measures what a query costs in Python, without the
+kernel and event-loop share that dnsperf also sees. Use it to see where a
 change moves the per-query cost; tests/bench/run_dns.sh gives the end-to-end figures.
 
 Run: python tests/bench/bench_hotpath.py [--queries 200000]
@@ -29,7 +29,6 @@ from bench_dns import POLICY
 
 from geodata.build import build_mmdb_from_csv, demo_csv_path
 from geodata.lookup import GeoDatabase
-from gslb.dns.listeners import UdpDnsProtocol
 from gslb.dns.metrics import CountingAnswerer, QueryMetrics
 from gslb.dns.responder import Responder
 from gslb.engine import compile_policy
@@ -81,10 +80,13 @@ def main() -> None:
         build_mmdb_from_csv(demo_csv_path(), mmdb)
         geo = GeoDatabase.open(mmdb)
         responder = Responder(lambda: snapshot, geo=geo)
-        protocol = UdpDnsProtocol(CountingAnswerer(responder, QueryMetrics()))
+        answer = CountingAnswerer(responder, QueryMetrics()).answer
         transport = KeepLast()
-        protocol.connection_made(transport)  # type: ignore[arg-type]
-        receive = protocol.datagram_received
+
+        def receive(data: bytes, addr: tuple[str, int]) -> None:  # what UdpDnsReader does per datagram
+            response = answer(data, addr[0], tcp=False)
+            if response is not None:
+                transport.sendto(response, addr)
 
         rng = random.Random(1)
         ecs_clients = [f"127.0.{rng.randrange(0, 8)}.{0}" for _ in range(64)]

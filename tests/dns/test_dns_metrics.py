@@ -28,5 +28,11 @@ def test_collect_exports_counts_by_label() -> None:
     counting.answer(query("net.example.com"), "10.1.2.3", tcp=False)
     families = {family.name: family for family in metrics.collect()}
     samples = [(sample.labels, sample.value) for sample in families["gslb_dns_queries"].samples]
-    expected = {"zone": "example.com.", "qtype": "A", "rcode": "NOERROR", "pool": "office", "transport": "udp"}
+    expected = {
+        "zone": "example.com.",
+        "qtype": "A",
+        "rcode": "NOERROR",
+        "pool": "office",
+        "transport": "udp",
+    }
     assert (expected, 1.0) in samples
