@@ -41,7 +41,8 @@ class CompileStats:
 
 class SnapshotFeed:
     def __init__(self, store: Store, *, block_ms: int = 1000) -> None:
-        self._follower = Follower(store, block_ms=block_ms)
+        # The feed keeps parsed specs; the follower need not also keep every raw document.
+        self._follower = Follower(store, block_ms=block_ms, retain_docs=False)
         self._follower.add_listener(self._on_change)
         self.policy = PolicySet()
         self.health: dict[str, bool] = {}
@@ -73,16 +74,15 @@ class SnapshotFeed:
     async def _on_change(self, revision: int, changed: frozenset[str] | None) -> None:
         async with self._lock:
             started = time.perf_counter()
-            docs = self._follower.docs
             if changed is None:
                 full = True
                 self._ignored.clear()
                 with gc_paused():
-                    self.policy, self.health = self._parse_all(docs, revision)
+                    self.policy, self.health = self._parse_all(self._follower.take_docs(), revision)
                 snapshot = compile_policy(self.policy, self.health, revision=revision)
             else:
                 full = False
-                zones = self._apply(docs, changed, revision)
+                zones = self._apply(self._follower.docs, changed, revision)
                 snapshot = recompile(self.snapshot, self.policy, self.health, zones=zones, revision=revision)
             self.snapshot = snapshot
             self.snapshot_time = time.time()
@@ -118,10 +118,13 @@ class SnapshotFeed:
         self._ignored.pop(doc.ref.key, None)
         return spec
 
-    def _parse_all(self, docs: Mapping[str, StoredDoc], revision: int) -> tuple[PolicySet, dict[str, bool]]:
+    def _parse_all(self, docs: dict[str, StoredDoc], revision: int) -> tuple[PolicySet, dict[str, bool]]:
+        """Parse every document, consuming `docs`: each raw document is freed as its spec is made,
+        so a large store never needs its raw and parsed forms in memory at once."""
         specs = {}
         health = {}
-        for key, doc in docs.items():
+        while docs:
+            key, doc = docs.popitem()
             if doc.ref.kind == HEALTH_KIND:
                 health[doc.ref.name] = health_state_is_up(doc.body)
             elif (spec := self._parse(doc)) is not None and doc.ref.kind in _POLICY_KINDS:
@@ -132,7 +135,8 @@ class SnapshotFeed:
         """Update policy and health for the changed keys; return the zones to recompile."""
         specs = dict(self.policy.docs)
         zones: set[str] = set()
-        health_tenants: set[str] = set()
+        health_tenants: set[str] = set()  # checks or tenants changed: their zones' answers may differ
+        health_keys: set[str] = set()
         for key in changed:
             kind, _, name = key.partition(":")
             doc = docs.get(key)
@@ -141,7 +145,7 @@ class SnapshotFeed:
                     self.health.pop(name, None)
                 else:
                     self.health[name] = health_state_is_up(doc.body)
-                health_tenants.add(name.split("/", 1)[0])
+                health_keys.add(name)
                 continue
             if kind not in _POLICY_KINDS:
                 continue
@@ -153,6 +157,10 @@ class SnapshotFeed:
             if kind in ("check", "tenant"):
                 health_tenants.add(name.split("/", 1)[0])
         self.policy = PolicySet(specs, revision)
+        if health_keys:
+            # Only the zones whose dynamic answers looked these states up (not every zone of the
+            # tenant): a health flip in a tenant with a million static names recompiles one zone.
+            zones |= self.snapshot.zones_depending_on(health_keys)
         if health_tenants:
             zones |= {zone for zone, spec in self.policy.zones().items() if spec.tenant in health_tenants}
         return zones
