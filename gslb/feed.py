@@ -13,7 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from gslb.engine import Snapshot, compile_policy, recompile
+from gslb.engine import Snapshot, compile_policy
+from gslb.engine.index import PolicyIndex, compile_index, recompile_index
 from gslb.policy import PolicyError, PolicySet, parse_document
 from gslb.policy.bulk import gc_paused
 from gslb.store import Follower, Store, StoredDoc
@@ -44,7 +45,7 @@ class SnapshotFeed:
         # The feed keeps parsed specs; the follower need not also keep every raw document.
         self._follower = Follower(store, block_ms=block_ms, retain_docs=False)
         self._follower.add_listener(self._on_change)
-        self.policy = PolicySet()
+        self.index = PolicyIndex()
         self.health: dict[str, bool] = {}
         self.snapshot: Snapshot = compile_policy(PolicySet(), {}, revision=0)
         self.stats: CompileStats | None = None
@@ -77,17 +78,20 @@ class SnapshotFeed:
             if changed is None:
                 full = True
                 self._ignored.clear()
+                self.index = PolicyIndex()  # the old one is garbage before parsing: one copy in memory
                 with gc_paused():
-                    self.policy, self.health = self._parse_all(self._follower.take_docs(), revision)
-                snapshot = compile_policy(self.policy, self.health, revision=revision)
+                    self.index, self.health = self._parse_all(self._follower.take_docs())
+                snapshot = compile_index(self.index, self.health, revision=revision)
             else:
                 full = False
-                zones = self._apply(self._follower.docs, changed, revision)
-                snapshot = recompile(self.snapshot, self.policy, self.health, zones=zones, revision=revision)
+                zones = self._apply(self._follower.docs, changed)
+                snapshot = recompile_index(
+                    self.snapshot, self.index, self.health, zones=zones, revision=revision
+                )
             self.snapshot = snapshot
             self.snapshot_time = time.time()
             elapsed = time.perf_counter() - started
-            record_sets = sum(1 for key in self.policy.docs if key.startswith("rrset:"))
+            record_sets = self.index.record_sets
             self.stats = CompileStats(
                 revision, len(snapshot.zones), record_sets, elapsed, full, tuple(sorted(self._ignored))
             )
@@ -118,22 +122,26 @@ class SnapshotFeed:
         self._ignored.pop(doc.ref.key, None)
         return spec
 
-    def _parse_all(self, docs: dict[str, StoredDoc], revision: int) -> tuple[PolicySet, dict[str, bool]]:
+    def policy(self) -> PolicySet:
+        """The parsed policy as an immutable PolicySet (a copy: O(all documents))."""
+        return self.index.policy_set(self.snapshot.revision)
+
+    def _parse_all(self, docs: dict[str, StoredDoc]) -> tuple[PolicyIndex, dict[str, bool]]:
         """Parse every document, consuming `docs`: each raw document is freed as its spec is made,
         so a large store never needs its raw and parsed forms in memory at once."""
-        specs = {}
+        index = PolicyIndex()
         health = {}
         while docs:
             key, doc = docs.popitem()
             if doc.ref.kind == HEALTH_KIND:
                 health[doc.ref.name] = health_state_is_up(doc.body)
-            elif (spec := self._parse(doc)) is not None and doc.ref.kind in _POLICY_KINDS:
-                specs[key] = spec
-        return PolicySet(specs, revision), health
+            elif doc.ref.kind in _POLICY_KINDS and (spec := self._parse(doc)) is not None:
+                index.put(key, spec)
+        return index, health
 
-    def _apply(self, docs: Mapping[str, StoredDoc], changed: Collection[str], revision: int) -> set[str]:
+    def _apply(self, docs: Mapping[str, StoredDoc], changed: Collection[str]) -> set[str]:
         """Update policy and health for the changed keys; return the zones to recompile."""
-        specs = dict(self.policy.docs)
+        index = self.index
         zones: set[str] = set()
         health_tenants: set[str] = set()  # checks or tenants changed: their zones' answers may differ
         health_keys: set[str] = set()
@@ -149,29 +157,18 @@ class SnapshotFeed:
                 continue
             if kind not in _POLICY_KINDS:
                 continue
-            old = specs.pop(key, None)
             new = self._parse(doc) if doc is not None else None
-            if new is not None:
-                specs[key] = new
-            zones |= _zones_touched(kind, name, old, new)
+            # A document that no longer parses is dropped, as on a full load.
+            zones |= index.put(key, new) if new is not None else index.delete(key)
             if kind in ("check", "tenant"):
                 health_tenants.add(name.split("/", 1)[0])
-        self.policy = PolicySet(specs, revision)
         if health_keys:
             # Only the zones whose dynamic answers looked these states up (not every zone of the
             # tenant): a health flip in a tenant with a million static names recompiles one zone.
             zones |= self.snapshot.zones_depending_on(health_keys)
         if health_tenants:
-            zones |= {zone for zone, spec in self.policy.zones().items() if spec.tenant in health_tenants}
+            zones |= index.zones_of_tenants(health_tenants)
         return zones
-
-
-def _zones_touched(kind: str, name: str, old: object | None, new: object | None) -> set[str]:
-    if kind == "zone":
-        return {name}
-    if kind == "rrset":
-        return {name.split("/", 1)[0]}
-    return set()
 
 
 _POLICY_KINDS = frozenset({"tenant", "zone", "rrset", "check", "vip", "upstream", "route", "anycast"})
