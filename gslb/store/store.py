@@ -250,6 +250,7 @@ class Store:
         while True:
             async with self._errors("load all documents"):
                 cursor, page = await self.client.hscan(self.keys.docs(), cursor, count=LOAD_PAGE)
+            assert isinstance(page, dict)  # redis-py types HSCAN's page as list | dict; it is a dict
             for raw_key, raw in page.items():
                 key = text(raw_key)
                 docs[key] = decode_envelope(key, raw)
