@@ -38,6 +38,7 @@ class NodeSettings:
     geoip: Path | None
     demo: bool
     workers: int = 1
+    query_log: str | None = None  # file for one JSON line per query ("-": stdout); None: off
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -124,12 +125,20 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         closers: list[Any] = []
         try:
             metrics = QueryMetrics()
-            listeners = await _start_dns(settings, feed, metrics) if settings.dns else None
+            collectors: list[Any] = [metrics]
+            query_log = None
+            if settings.query_log is not None and settings.dns:
+                query_log = _open_query_log(settings.query_log)
+                await query_log.start()
+                collectors.append(query_log)
+            listeners = await _start_dns(settings, feed, metrics, query_log) if settings.dns else None
             if listeners is not None:
                 closers.append(listeners.close)
+            if query_log is not None:
+                closers.append(query_log.close)  # after the listeners: the last answers get logged
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
-                    status_app(feed, settings.store.describe(), (metrics,)), access_log=None
+                    status_app(feed, settings.store.describe(), tuple(collectors)), access_log=None
                 )
                 await runner.setup()
                 try:
@@ -162,7 +171,20 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
     return 0
 
 
-async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any) -> Any:
+def _open_query_log(path: str) -> Any:
+    from gslb.dns.query_log import QueryLog
+
+    query_log = QueryLog(path)
+    try:
+        query_log.open()
+    except OSError as exc:
+        raise UserFacingError(
+            f"cannot open the query log {path}: {exc.strerror}; choose another --query-log"
+        ) from None
+    return query_log
+
+
+async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any, query_log: Any = None) -> Any:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
     from gslb.dns.listeners import DnsListeners, ListenAddress
@@ -180,7 +202,11 @@ async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any) -> Any:
         except GeoDataError as exc:
             raise UserFacingError(str(exc)) from None
     # partial(getattr) rather than a lambda: called once per query, it is a C call, not a frame.
-    responder = Responder(partial(getattr, feed, "snapshot"), geo=geo)
+    responder: Any = Responder(partial(getattr, feed, "snapshot"), geo=geo)
+    if query_log is not None:
+        from gslb.dns.query_log import LoggedResponder
+
+        responder = LoggedResponder(responder, query_log)
     listeners = DnsListeners(CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1)
     try:
         await listeners.start()

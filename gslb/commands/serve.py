@@ -63,6 +63,12 @@ def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[st
         default=1,
         help="processes sharing the ports with SO_REUSEPORT (needs --redis-url)",
     )
+    parser.add_argument(
+        "--query-log",
+        default=None,
+        metavar="FILE",
+        help="append one JSON line per answered query to FILE ('-': standard output); off by default",
+    )
     parser.set_defaults(default_listen=default_listen)
 
 
@@ -78,6 +84,7 @@ def _settings(args: argparse.Namespace) -> NodeSettings:
         geoip=geoip,
         demo=args.demo,
         workers=args.workers,
+        query_log=args.query_log,
     )
 
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 
 from gslb.store.errors import StoreError
 from gslb.store.store import Store
@@ -52,7 +52,7 @@ class Follower:
         self._block_ms = block_ms
         self._read_count = read_count
         self._retain_docs = retain_docs
-        self._docs: dict[str, StoredDoc] = {}
+        self._docs: MutableMapping[str, StoredDoc] = {}
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
         self._advanced = asyncio.Condition()
@@ -72,7 +72,7 @@ class Follower:
     def retains_docs(self) -> bool:
         return self._retain_docs
 
-    def take_docs(self) -> dict[str, StoredDoc]:
+    def take_docs(self) -> MutableMapping[str, StoredDoc]:
         """Hand the current batch's documents to the caller (followers with retain_docs=False only)."""
         if self._retain_docs:
             raise RuntimeError("take_docs() is for followers created with retain_docs=False")
@@ -246,7 +246,7 @@ class Follower:
 
     async def _reload(self) -> None:
         dump = await self._store.load_all()
-        self._docs = dict(dump.docs)
+        self._docs = dump.docs  # decoded as read (EncodedDocs): never all at once for the feed
         self.rev = dump.rev
         self.commit_id = dump.commit_id
         del dump  # a consumer may take_docs() and free them while the listeners run

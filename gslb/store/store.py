@@ -34,7 +34,18 @@ from gslb.store.errors import (
     StoreUnavailableError,
 )
 from gslb.store.keys import KeySpace
-from gslb.store.types import Change, ChangeEntry, Delete, DocRef, Head, Op, Put, StateDump, StoredDoc
+from gslb.store.types import (
+    Change,
+    ChangeEntry,
+    Delete,
+    DocRef,
+    EncodedDocs,
+    Head,
+    Op,
+    Put,
+    StateDump,
+    StoredDoc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +242,10 @@ class Store:
             pipe.get(self.keys.head_commit())
             pipe.hgetall(self.keys.docs())
             raw_rev, raw_head, everything = await pipe.execute()
-        docs = {}
-        for raw_key, raw in everything.items():
-            key = text(raw_key)
-            docs[key] = decode_envelope(key, raw)
+        docs = EncodedDocs(decode_envelope)
+        while everything:
+            raw_key, raw = everything.popitem()  # the reply shrinks as the documents are filed
+            docs.set_encoded(text(raw_key), raw if isinstance(raw, bytes) else raw.encode())
         return StateDump(int(raw_rev or 0), docs, optional_text(raw_head))
 
     async def _load_paged(self) -> StateDump | None:
@@ -245,15 +256,14 @@ class Store:
             raw_rev, raw_head = await pipe.execute()
         rev = int(raw_rev or 0)
         commit_id = optional_text(raw_head)
-        docs: dict[str, StoredDoc] = {}
+        docs = EncodedDocs(decode_envelope)
         cursor = 0
         while True:
             async with self._errors("load all documents"):
                 cursor, page = await self.client.hscan(self.keys.docs(), cursor, count=LOAD_PAGE)
             assert isinstance(page, dict)  # redis-py types HSCAN's page as list | dict; it is a dict
             for raw_key, raw in page.items():
-                key = text(raw_key)
-                docs[key] = decode_envelope(key, raw)
+                docs.set_encoded(text(raw_key), raw if isinstance(raw, bytes) else raw.encode())
             if not cursor:
                 break
         while True:
