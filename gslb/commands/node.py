@@ -39,6 +39,7 @@ class NodeSettings:
     demo: bool
     workers: int = 1
     query_log: str | None = None  # file for one JSON line per query ("-": stdout); None: off
+    forward: Any = None  # gslb.dns.forward.forwarder.ForwardSettings, or None: REFUSED outside our zones
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -131,9 +132,19 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
                 query_log = _open_query_log(settings.query_log)
                 await query_log.start()
                 collectors.append(query_log)
-            listeners = await _start_dns(settings, feed, metrics, query_log) if settings.dns else None
+            forwarder = None
+            if settings.forward is not None and settings.dns:
+                from gslb.dns.forward.forwarder import Forwarder
+
+                forwarder = Forwarder(settings.forward)
+                collectors.append(forwarder)
+            listeners = (
+                await _start_dns(settings, feed, metrics, query_log, forwarder) if settings.dns else None
+            )
             if listeners is not None:
                 closers.append(listeners.close)
+            if forwarder is not None:
+                closers.append(forwarder.close)
             if query_log is not None:
                 closers.append(query_log.close)  # after the listeners: the last answers get logged
             if settings.http is not None and worker == 0:
@@ -184,7 +195,9 @@ def _open_query_log(path: str) -> Any:
     return query_log
 
 
-async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any, query_log: Any = None) -> Any:
+async def _start_dns(
+    settings: NodeSettings, feed: Any, metrics: Any, query_log: Any = None, forwarder: Any = None
+) -> Any:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
     from gslb.dns.listeners import DnsListeners, ListenAddress
@@ -202,7 +215,11 @@ async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any, query_log:
         except GeoDataError as exc:
             raise UserFacingError(str(exc)) from None
     # partial(getattr) rather than a lambda: called once per query, it is a C call, not a frame.
-    responder: Any = Responder(partial(getattr, feed, "snapshot"), geo=geo)
+    responder: Any = Responder(
+        partial(getattr, feed, "snapshot"),
+        geo=geo,
+        outside=forwarder.handle if forwarder is not None else None,
+    )
     if query_log is not None:
         from gslb.dns.query_log import LoggedResponder
 

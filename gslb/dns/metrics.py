@@ -17,7 +17,7 @@ import dns.rdatatype
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from gslb.dns.message import QueryInfo
+from gslb.dns.message import Deferred, QueryInfo
 
 # One query in 16 is timed: two clock reads and a bisect would cost a fifth of a memoised answer,
 # and a 1-in-16 sample of hundreds of thousands of queries a second describes latency as well.
@@ -95,7 +95,7 @@ class CountingAnswerer:
         self._latency = metrics.latency_counts
         self._seen = 0
 
-    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | None:
+    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | Deferred | None:
         seen = self._seen = self._seen + 1
         timed = seen & LATENCY_SAMPLE_MASK == 1  # the 1st, 17th, 33rd... query
         started = perf_counter() if timed else 0.0
