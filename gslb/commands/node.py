@@ -218,7 +218,7 @@ async def _start_dns(
     responder: Any = Responder(
         partial(getattr, feed, "snapshot"),
         geo=geo,
-        outside=forwarder.handle if forwarder is not None else None,
+        outside=forwarder,
     )
     if query_log is not None:
         from gslb.dns.query_log import LoggedResponder
