@@ -82,8 +82,15 @@ class SnapshotFeed:
                 snapshot = compile_policy(self.policy, self.health, revision=revision)
             else:
                 full = False
-                zones = self._apply(docs, changed, revision)
-                snapshot = recompile(self.snapshot, self.policy, self.health, zones=zones, revision=revision)
+                zones, health_only = self._apply(docs, changed, revision)
+                snapshot = recompile(
+                    self.snapshot,
+                    self.policy,
+                    self.health,
+                    zones=zones | health_only,
+                    revision=revision,
+                    keep_serial=health_only,
+                )
             self.snapshot = snapshot
             self.snapshot_time = time.time()
             elapsed = time.perf_counter() - started
@@ -128,8 +135,11 @@ class SnapshotFeed:
                 specs[key] = spec
         return PolicySet(specs, revision), health
 
-    def _apply(self, docs: Mapping[str, StoredDoc], changed: Collection[str], revision: int) -> set[str]:
-        """Update policy and health for the changed keys; return the zones to recompile."""
+    def _apply(
+        self, docs: Mapping[str, StoredDoc], changed: Collection[str], revision: int
+    ) -> tuple[set[str], set[str]]:
+        """Update policy and health for the changed keys; return the zones to recompile: those whose
+        content changed, and those only health (or checks, tenants) changed, which keep their serial."""
         specs = dict(self.policy.docs)
         zones: set[str] = set()
         health_tenants: set[str] = set()
@@ -153,9 +163,14 @@ class SnapshotFeed:
             if kind in ("check", "tenant"):
                 health_tenants.add(name.split("/", 1)[0])
         self.policy = PolicySet(specs, revision)
+        health_only: set[str] = set()
         if health_tenants:
-            zones |= {zone for zone, spec in self.policy.zones().items() if spec.tenant in health_tenants}
-        return zones
+            health_only = {
+                zone
+                for zone, spec in self.policy.zones().items()
+                if spec.tenant in health_tenants and zone not in zones
+            }
+        return zones, health_only
 
 
 def _zones_touched(kind: str, name: str, old: object | None, new: object | None) -> set[str]:

@@ -37,6 +37,7 @@ class NodeSettings:
     geoip: Path | None
     demo: bool
     workers: int = 1
+    tsig_keys: Path | None = None  # TSIG key file for zone transfers and NOTIFY
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -123,9 +124,12 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         closers: list[Any] = []
         try:
             metrics = QueryMetrics()
-            listeners = await _start_dns(settings, feed, metrics) if settings.dns else None
+            keys = _tsig_keys(settings) if settings.dns else None
+            listeners = await _start_dns(settings, feed, metrics, keys) if settings.dns else None
             if listeners is not None:
                 closers.append(listeners.close)
+                if worker == 0:  # one NOTIFY per change and secondary, not one per worker
+                    closers.append(_start_notifier(feed, keys))
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
                     status_app(feed, settings.store.describe(), (metrics,)), access_log=None
@@ -161,12 +165,38 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
     return 0
 
 
-async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any) -> Any:
+def _tsig_keys(settings: NodeSettings) -> Any:
+    from gslb.dns.tsig_keys import TsigKeyError, TsigKeys, load_tsig_keys
+
+    if settings.tsig_keys is None:
+        return TsigKeys()
+    try:
+        keys = load_tsig_keys(settings.tsig_keys)
+    except TsigKeyError as exc:
+        raise UserFacingError(str(exc), 2) from None
+    if settings.tsig_keys.stat().st_mode & 0o077:
+        log.warning("TSIG key file %s is readable by other users; chmod 600 it", settings.tsig_keys)
+    log.info("loaded %d TSIG key(s) from %s: %s", len(keys), settings.tsig_keys, keys)
+    return keys
+
+
+def _start_notifier(feed: Any, keys: Any) -> Any:
+    """Send NOTIFY for zones whose serial changes (and once for every zone now); returns the closer."""
+    from gslb.dns.notify import Notifier
+
+    notifier = Notifier(lambda: feed.policy, keys)
+    feed.add_listener(notifier.snapshot_changed)
+    notifier.snapshot_changed(feed.snapshot)
+    return notifier.stop
+
+
+async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any, keys: Any) -> Any:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
     from gslb.dns.listeners import DnsListeners, ListenAddress
     from gslb.dns.metrics import CountingAnswerer
     from gslb.dns.responder import Responder
+    from gslb.dns.xfr import TransferServer
 
     try:
         addresses = [ListenAddress.parse(text) for text in settings.dns]
@@ -179,7 +209,10 @@ async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any) -> Any:
         except GeoDataError as exc:
             raise UserFacingError(str(exc)) from None
     responder = Responder(lambda: feed.snapshot, geo=geo)
-    listeners = DnsListeners(CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1)
+    transfers = TransferServer(lambda: (feed.snapshot, feed.policy), keys)
+    listeners = DnsListeners(
+        CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1, transfers=transfers
+    )
     try:
         await listeners.start()
     except OSError as exc:

@@ -1,0 +1,324 @@
+"""Zone transfers out: AXFR (RFC 5936) and IXFR answered in full (RFC 1995 section 4), over TCP only.
+
+A slow path by design: it runs with dnspython, a message at a time, and the TCP listener yields to
+the event loop between messages, so a transfer never stalls the UDP hot path for longer than one
+message takes to render. The UDP path never gets here (the responder answers AXFR/IXFR over UDP
+with NOTIMP: RFC 5936 section 4.2 leaves AXFR over UDP undefined).
+
+Who may transfer is the zone's policy (`transfer:` on the zone, `gslb.policy.transfer`): a TSIG key
+it lists, from a network it lists (if any). Answers, in the order checked:
+
+- A TSIG that does not verify: NOTAUTH, unsigned, TSIG error BADKEY (unknown key or wrong
+  algorithm) or BADSIG; a time outside the fudge: NOTAUTH, signed, BADTIME (RFC 8945 5.2).
+- QCLASS other than IN: REFUSED. A name that is not the apex of a zone served here: NOTAUTH
+  (RFC 5936 section 2.2.1).
+- No `transfer:` on the zone, no TSIG, a key the zone does not list, or a client outside its
+  networks: REFUSED (signed when the query was).
+- IXFR whose SOA serial is the current one or newer: the current SOA alone (RFC 1995 section 2).
+  Any other IXFR: the whole zone, AXFR-style (SOA first and last) — allowed by RFC 1995 section 4;
+  gslb keeps no history to build differences from.
+- AXFR: SOA, every record set (`gslb.engine.transfer`), SOA; messages up to 64 KiB with name
+  compression, the question in the first one only, each signed (RFC 8945 section 5.3.1) when the
+  query was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from ipaddress import IPv6Address, ip_address
+from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.renderer
+import dns.rrset
+import dns.tsig
+
+from gslb.dns.message import FLAG_QR, HEADER, OPCODE_MASK, TYPE_AXFR, TYPE_IXFR, MalformedQuery
+from gslb.dns.query import read_question
+from gslb.dns.tsig_keys import TsigKeys
+from gslb.engine.snapshot import Snapshot, ZoneSnapshot
+from gslb.engine.transfer import transfer_rrsets
+from gslb.policy.policyset import PolicySet
+
+__all__ = ["TransferServer"]
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 65535
+TSIG_FUDGE = 300
+# Room left in every message for the TSIG record: owner, fixed fields and the algorithm name are
+# below 300 octets, the largest MAC (hmac-sha512) is 64.
+TSIG_RESERVE = 512
+_CACHE_SIZE = 64
+_AUTH_ERRORS = (dns.rcode.BADKEY, dns.rcode.BADSIG)
+
+TransferSource = Callable[[], tuple[Snapshot, PolicySet]]
+
+
+def _serial_newer_or_equal(theirs: int, ours: int) -> bool:
+    """RFC 1982 serial arithmetic: is `theirs` >= `ours`?"""
+    return theirs == ours or 0 < ((theirs - ours) % 2**32) < 2**31
+
+
+class TransferServer:
+    """Answers AXFR/IXFR queries from `source()` (the current snapshot and the policy it came from)."""
+
+    def __init__(self, source: TransferSource, keys: TsigKeys, *, clock: Callable[[], float] = time.time):
+        self._source = source
+        self._keys = keys
+        self._clock = clock
+        # Record sets per compiled zone, built once per zone version: several secondaries usually
+        # transfer the same version right after a NOTIFY.
+        self._cache: dict[str, tuple[ZoneSnapshot, list[dns.rrset.RRset]]] = {}
+
+    def wants(self, packet: bytes) -> bool:
+        """True for a well-formed AXFR or IXFR query; everything else is the responder's."""
+        if len(packet) < 12:
+            return False
+        _qid, flags, qdcount, _an, _ns, _ar = HEADER.unpack_from(packet)
+        if flags & (FLAG_QR | OPCODE_MASK) or qdcount != 1:
+            return False
+        try:
+            qtype = read_question(packet)[2]
+        except MalformedQuery:
+            return False
+        return qtype in (TYPE_AXFR, TYPE_IXFR)
+
+    def responses(self, packet: bytes, client_ip: str) -> Iterator[bytes]:
+        """The response messages, rendered one at a time as the caller asks for them."""
+        try:
+            query = dns.message.from_wire(packet, keyring=self._keyring)
+        except (dns.message.UnknownTSIGKey, dns.tsig.BadKey, dns.tsig.BadAlgorithm):
+            yield from self._tsig_error(packet, dns.rcode.BADKEY, client_ip)
+            return
+        except dns.tsig.BadSignature:
+            yield from self._tsig_error(packet, dns.rcode.BADSIG, client_ip)
+            return
+        except dns.tsig.BadTime:
+            yield from self._tsig_error(packet, dns.rcode.BADTIME, client_ip)
+            return
+        except dns.exception.DNSException:
+            yield from self._formerr(packet)
+            return
+        yield from self._answer(query, client_ip)
+
+    # --- checks ----------------------------------------------------------------------------------
+
+    def _keyring(self, _message: dns.message.Message, name: dns.name.Name) -> dns.tsig.Key | None:
+        return self._keys.get(name)
+
+    def _answer(self, query: dns.message.Message, client_ip: str) -> Iterator[bytes]:
+        question = query.question[0]
+        qtype = dns.rdatatype.to_text(question.rdtype)
+        zone_name = question.name.to_text().lower()
+        keyname = query.keyname.to_text() if query.had_tsig and query.keyname is not None else None
+        if question.rdclass != dns.rdataclass.IN:
+            yield self._error(query, dns.rcode.REFUSED)
+            return
+        snapshot, policy = self._source()
+        zone = snapshot.zones.get(zone_name)
+        if zone is None:
+            log.info("%s of %s from %s: not a zone served here (NOTAUTH)", qtype, zone_name, client_ip)
+            yield self._error(query, dns.rcode.NOTAUTH)
+            return
+        refusal = self._refusal(policy, zone_name, keyname, client_ip)
+        if refusal is not None:
+            log.warning("%s of %s from %s refused: %s", qtype, zone_name, client_ip, refusal)
+            yield self._error(query, dns.rcode.REFUSED)
+            return
+        soa = self._soa_rrset(zone)
+        if question.rdtype == dns.rdatatype.IXFR:
+            theirs = _client_serial(query, question.name)
+            if theirs is not None and _serial_newer_or_equal(theirs, zone.serial):
+                log.info("IXFR of %s from %s: serial %d is current", zone_name, client_ip, zone.serial)
+                yield self._single(query, soa)
+                return
+        records = self._records(zone, policy)
+        log.info(
+            "%s of %s (serial %d, %d record sets) to %s, key %s",
+            qtype,
+            zone_name,
+            zone.serial,
+            len(records),
+            client_ip,
+            keyname,
+        )
+        yield from self._messages(query, [soa, *records, soa])
+
+    def _refusal(self, policy: PolicySet, zone_name: str, keyname: str | None, client_ip: str) -> str | None:
+        """Why the zone's policy does not let this client transfer it, or None when it does."""
+        spec = policy.zones().get(zone_name)
+        transfer = spec.transfer if spec is not None else None
+        if transfer is None:
+            return "the zone allows no transfers (no 'transfer:' in its policy)"
+        if transfer.networks:
+            try:
+                address = ip_address(client_ip.partition("%")[0])
+            except ValueError:
+                return f"client address {client_ip!r} is not an IP address"
+            if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+                address = address.ipv4_mapped
+            if not any(address in network for network in transfer.networks):
+                return "client is outside the zone's transfer networks"
+        if keyname is None:
+            return "the query is not signed with TSIG"
+        if keyname.lower() not in transfer.keys:
+            return f"key {keyname} is not one of the zone's transfer keys"
+        return None
+
+    # --- content ---------------------------------------------------------------------------------
+
+    def _records(self, zone: ZoneSnapshot, policy: PolicySet) -> list[dns.rrset.RRset]:
+        cached = self._cache.get(zone.name)
+        if cached is not None and cached[0] is zone:
+            return cached[1]
+        records = []
+        for item in transfer_rrsets(zone, policy.docs):
+            rdtype = dns.rdatatype.RdataType.make(item.rdtype)
+            rrset = dns.rrset.RRset(dns.name.from_text(item.owner), dns.rdataclass.IN, rdtype)
+            for rdata in item.rdatas:
+                rrset.add(dns.rdata.from_wire(dns.rdataclass.IN, rdtype, rdata, 0, len(rdata)), item.ttl)
+            records.append(rrset)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[zone.name] = (zone, records)
+        return records
+
+    @staticmethod
+    def _soa_rrset(zone: ZoneSnapshot) -> dns.rrset.RRset:
+        rdata = zone.soa.rdatas[0]
+        rrset = dns.rrset.RRset(dns.name.from_text(zone.name), dns.rdataclass.IN, dns.rdatatype.SOA)
+        soa = dns.rdata.from_wire(dns.rdataclass.IN, dns.rdatatype.SOA, rdata, 0, len(rdata))
+        rrset.add(soa, zone.soa.ttl)
+        return rrset
+
+    # --- rendering -------------------------------------------------------------------------------
+
+    def _messages(self, query: dns.message.Message, rrsets: list[dns.rrset.RRset]) -> Iterator[bytes]:
+        """The transfer as messages of at most 64 KiB, each signed when the query was.
+
+        An RRset too big for one message is split into its records (RFC 5936 section 2.2 lets
+        a record set span messages).
+        """
+        flags = dns.flags.QR | dns.flags.AA | (query.flags & dns.flags.RD)
+        key: dns.tsig.Key | None = query.keyring if query.had_tsig else None
+        ctx: Any = None
+        pending = list(reversed(rrsets))  # a stack: pop() takes the next record set
+        first = True
+        while first or pending:
+            renderer = dns.renderer.Renderer(query.id, flags, MAX_MESSAGE)
+            if key is not None:
+                renderer.reserve(TSIG_RESERVE)
+            if first:
+                question = query.question[0]
+                renderer.add_question(question.name, question.rdtype, question.rdclass)
+            added = 0
+            while pending:
+                rrset = pending[-1]
+                try:
+                    renderer.add_rrset(dns.renderer.ANSWER, rrset)
+                except dns.exception.TooBig:
+                    if added == 0 and len(rrset) > 1:
+                        pending.pop()
+                        pending.extend(reversed(_single_records(rrset)))
+                        continue
+                    if added == 0:
+                        raise  # one record larger than a message: cannot happen for valid data
+                    break
+                pending.pop()
+                added += 1
+            renderer.release_reserved()
+            renderer.write_header()
+            if key is not None:
+                ctx = renderer.add_multi_tsig(
+                    ctx,
+                    key.name,
+                    key,
+                    TSIG_FUDGE,
+                    query.id,
+                    0,
+                    b"",
+                    query.mac if first else b"",
+                    key.algorithm,
+                )
+            first = False
+            yield renderer.get_wire()
+
+    def _response(self, query: dns.message.Message, rcode: dns.rcode.Rcode) -> dns.message.Message:
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA if rcode == dns.rcode.NOERROR else 0
+        response.set_rcode(rcode)
+        return response
+
+    def _error(self, query: dns.message.Message, rcode: dns.rcode.Rcode) -> bytes:
+        return self._response(query, rcode).to_wire()
+
+    def _single(self, query: dns.message.Message, soa: dns.rrset.RRset) -> bytes:
+        response = self._response(query, dns.rcode.NOERROR)
+        response.answer.append(soa)
+        return response.to_wire()
+
+    def _formerr(self, packet: bytes) -> Iterator[bytes]:
+        qid, flags = HEADER.unpack_from(packet)[:2]
+        yield HEADER.pack(qid, FLAG_QR | (flags & OPCODE_MASK) | dns.rcode.FORMERR, 0, 0, 0, 0)
+
+    def _tsig_error(self, packet: bytes, error: dns.rcode.Rcode, client_ip: str) -> Iterator[bytes]:
+        """NOTAUTH with the TSIG error: unsigned for BADKEY/BADSIG (we cannot or must not sign),
+        signed with the server's time in Other Data for BADTIME (RFC 8945 section 5.2.3)."""
+        try:
+            query = dns.message.from_wire(packet, keyring=lambda _message, _name: False)
+        except dns.exception.DNSException:
+            yield from self._formerr(packet)
+            return
+        assert query.tsig is not None
+        tsig = query.tsig[0]
+        log.warning(
+            "transfer query from %s with key %s refused: TSIG %s",
+            client_ip,
+            query.tsig.name,
+            dns.rcode.to_text(error),
+        )
+        response = dns.message.make_response(query)
+        response.set_rcode(dns.rcode.NOTAUTH)
+        now = int(self._clock())
+        if error in _AUTH_ERRORS:
+            # A TSIG record with an empty MAC: RFC 8945 section 5.3.2 forbids signing these.
+            response.tsig = dns.renderer._make_tsig(  # type: ignore[attr-defined]
+                query.tsig.name, tsig.algorithm, now, tsig.fudge, b"", tsig.original_id, error, b""
+            )
+            yield response.to_wire()
+            return
+        key = self._keys.get(query.tsig.name)
+        assert key is not None  # BADTIME is raised only after the signature verified
+        response.use_tsig(
+            key, key.name, tsig.fudge, tsig.original_id, error, now.to_bytes(6, "big"), key.algorithm
+        )
+        response.request_mac = tsig.mac
+        yield response.to_wire()
+
+
+def _single_records(rrset: dns.rrset.RRset) -> list[dns.rrset.RRset]:
+    singles = []
+    for rdata in rrset:
+        single = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype)
+        single.add(rdata, rrset.ttl)
+        singles.append(single)
+    return singles
+
+
+def _client_serial(query: dns.message.Message, zone: dns.name.Name) -> int | None:
+    """The serial an IXFR query says the client has (its authority SOA), if it gives one."""
+    for rrset in query.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and rrset.name == zone and len(rrset):
+            return int(rrset[0].serial)
+    return None
