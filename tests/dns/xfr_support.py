@@ -283,8 +283,8 @@ def stop_gslb_dns(process: subprocess.Popen[str]) -> str:
     return err
 
 
-def soa_serial(port: int, zone: str = ZONE) -> int:
-    response = dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=2)
+def soa_serial(port: int, zone: str = ZONE, timeout: float = 2) -> int:
+    response = dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=timeout)
     assert response.rcode() == dns.rcode.NOERROR
     return int(response.answer[0][0].serial)
 
