@@ -33,7 +33,8 @@ class Answerer(Protocol):
 
 
 class Transfers(Protocol):
-    """Zone transfers over TCP: `wants` picks the queries, `responses` renders their messages lazily."""
+    """Zone transfers over TCP: `wants` picks the queries, `responses` renders their messages lazily
+    (an empty message is not sent: it asks for a turn of the event loop)."""
 
     def wants(self, packet: bytes) -> bool: ...
 
@@ -187,9 +188,10 @@ class TcpDnsProtocol(asyncio.Protocol):
             for message in messages:
                 if self._transport is None or self._transport.is_closing():
                     return
-                self._transport.write(len(message).to_bytes(2, "big") + message)
-                async with asyncio.timeout(TRANSFER_STALL_TIMEOUT):
-                    await self._writable.wait()
+                if message:  # empty: nothing to send yet, only a turn for the loop
+                    self._transport.write(len(message).to_bytes(2, "big") + message)
+                    async with asyncio.timeout(TRANSFER_STALL_TIMEOUT):
+                        await self._writable.wait()
                 await asyncio.sleep(0)  # let queries on other sockets in between messages
         except TimeoutError:
             log.warning("zone transfer to %s abandoned: the client stopped reading", self._peer)

@@ -19,7 +19,7 @@ it lists, from a network it lists (if any). Answers, in the order checked:
   gslb keeps no history to build differences from.
 - AXFR: SOA, every record set (`gslb.engine.transfer`), SOA; messages up to 64 KiB with name
   compression, the question in the first one only, each signed (RFC 8945 section 5.3.1) when the
-  query was.
+  query was (rendered by `gslb.dns.xfr_wire`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from ipaddress import IPv6Address, ip_address
-from typing import Any
 
 import dns.exception
 import dns.flags
@@ -46,19 +45,14 @@ import dns.tsig
 from gslb.dns.message import FLAG_QR, HEADER, OPCODE_MASK, TYPE_AXFR, TYPE_IXFR, MalformedQuery
 from gslb.dns.query import read_question
 from gslb.dns.tsig_keys import TsigKeys
+from gslb.dns.xfr_wire import TsigSigner, ZoneRecords, build_zone_records, render_transfer
 from gslb.engine.snapshot import Snapshot, ZoneSnapshot
-from gslb.engine.transfer import transfer_rrsets
 from gslb.policy.policyset import PolicySet
 
 __all__ = ["TransferServer"]
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 65535
-TSIG_FUDGE = 300
-# Room left in every message for the TSIG record: owner, fixed fields and the algorithm name are
-# below 300 octets, the largest MAC (hmac-sha512) is 64.
-TSIG_RESERVE = 512
 _CACHE_SIZE = 64
 _AUTH_ERRORS = (dns.rcode.BADKEY, dns.rcode.BADSIG)
 
@@ -79,7 +73,7 @@ class TransferServer:
         self._clock = clock
         # Record sets per compiled zone, built once per zone version: several secondaries usually
         # transfer the same version right after a NOTIFY.
-        self._cache: dict[str, tuple[ZoneSnapshot, list[dns.rrset.RRset]]] = {}
+        self._cache: dict[str, tuple[ZoneSnapshot, ZoneRecords]] = {}
 
     def wants(self, packet: bytes) -> bool:
         """True for a well-formed AXFR or IXFR query; everything else is the responder's."""
@@ -95,7 +89,8 @@ class TransferServer:
         return qtype in (TYPE_AXFR, TYPE_IXFR)
 
     def responses(self, packet: bytes, client_ip: str) -> Iterator[bytes]:
-        """The response messages, rendered one at a time as the caller asks for them."""
+        """The response messages, rendered one at a time as the caller asks for them; an empty one
+        is not sent: it only gives the event loop a turn while a large zone is being prepared."""
         try:
             query = dns.message.from_wire(packet, keyring=self._keyring)
         except (dns.message.UnknownTSIGKey, dns.tsig.BadKey, dns.tsig.BadAlgorithm):
@@ -110,14 +105,14 @@ class TransferServer:
         except dns.exception.DNSException:
             yield from self._formerr(packet)
             return
-        yield from self._answer(query, client_ip)
+        yield from self._answer(query, packet, client_ip)
 
     # --- checks ----------------------------------------------------------------------------------
 
     def _keyring(self, _message: dns.message.Message, name: dns.name.Name) -> dns.tsig.Key | None:
         return self._keys.get(name)
 
-    def _answer(self, query: dns.message.Message, client_ip: str) -> Iterator[bytes]:
+    def _answer(self, query: dns.message.Message, packet: bytes, client_ip: str) -> Iterator[bytes]:
         question = query.question[0]
         qtype = dns.rdatatype.to_text(question.rdtype)
         zone_name = question.name.to_text().lower()
@@ -143,17 +138,21 @@ class TransferServer:
                 log.info("IXFR of %s from %s: serial %d is current", zone_name, client_ip, zone.serial)
                 yield self._single(query, soa)
                 return
-        records = self._records(zone, policy)
+        records = None
+        for records in self._records(zone, policy):
+            if records is None:
+                yield b""  # nothing to send yet: a turn for the event loop while a big zone is built
+        assert records is not None
         log.info(
             "%s of %s (serial %d, %d record sets) to %s, key %s",
             qtype,
             zone_name,
             zone.serial,
-            len(records),
+            records.rrsets,
             client_ip,
             keyname,
         )
-        yield from self._messages(query, [soa, *records, soa])
+        yield from self._messages(query, packet, records)
 
     def _refusal(self, policy: PolicySet, zone_name: str, keyname: str | None, client_ip: str) -> str | None:
         """Why the zone's policy does not let this client transfer it, or None when it does."""
@@ -178,21 +177,20 @@ class TransferServer:
 
     # --- content ---------------------------------------------------------------------------------
 
-    def _records(self, zone: ZoneSnapshot, policy: PolicySet) -> list[dns.rrset.RRset]:
+    def _records(self, zone: ZoneSnapshot, policy: PolicySet) -> Iterator[ZoneRecords | None]:
+        """The zone's records, from the cache or built a slice at a time (None between slices)."""
         cached = self._cache.get(zone.name)
         if cached is not None and cached[0] is zone:
-            return cached[1]
-        records = []
-        for item in transfer_rrsets(zone, policy.docs):
-            rdtype = dns.rdatatype.RdataType.make(item.rdtype)
-            rrset = dns.rrset.RRset(dns.name.from_text(item.owner), dns.rdataclass.IN, rdtype)
-            for rdata in item.rdatas:
-                rrset.add(dns.rdata.from_wire(dns.rdataclass.IN, rdtype, rdata, 0, len(rdata)), item.ttl)
-            records.append(rrset)
-        if len(self._cache) >= _CACHE_SIZE:
-            self._cache.clear()
-        self._cache[zone.name] = (zone, records)
-        return records
+            yield cached[1]
+            return
+        for records in build_zone_records(zone, policy.docs):
+            if records is None:
+                yield None
+                continue
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[zone.name] = (zone, records)
+            yield records
 
     @staticmethod
     def _soa_rrset(zone: ZoneSnapshot) -> dns.rrset.RRset:
@@ -202,57 +200,14 @@ class TransferServer:
         rrset.add(soa, zone.soa.ttl)
         return rrset
 
-    # --- rendering -------------------------------------------------------------------------------
-
-    def _messages(self, query: dns.message.Message, rrsets: list[dns.rrset.RRset]) -> Iterator[bytes]:
-        """The transfer as messages of at most 64 KiB, each signed when the query was.
-
-        An RRset too big for one message is split into its records (RFC 5936 section 2.2 lets
-        a record set span messages).
-        """
+    def _messages(self, query: dns.message.Message, packet: bytes, zone: ZoneRecords) -> Iterator[bytes]:
         flags = dns.flags.QR | dns.flags.AA | (query.flags & dns.flags.RD)
-        key: dns.tsig.Key | None = query.keyring if query.had_tsig else None
-        ctx: Any = None
-        pending = list(reversed(rrsets))  # a stack: pop() takes the next record set
-        first = True
-        while first or pending:
-            renderer = dns.renderer.Renderer(query.id, flags, MAX_MESSAGE)
-            if key is not None:
-                renderer.reserve(TSIG_RESERVE)
-            if first:
-                question = query.question[0]
-                renderer.add_question(question.name, question.rdtype, question.rdclass)
-            added = 0
-            while pending:
-                rrset = pending[-1]
-                try:
-                    renderer.add_rrset(dns.renderer.ANSWER, rrset)
-                except dns.exception.TooBig:
-                    if added == 0 and len(rrset) > 1:
-                        pending.pop()
-                        pending.extend(reversed(_single_records(rrset)))
-                        continue
-                    if added == 0:
-                        raise  # one record larger than a message: cannot happen for valid data
-                    break
-                pending.pop()
-                added += 1
-            renderer.release_reserved()
-            renderer.write_header()
-            if key is not None:
-                ctx = renderer.add_multi_tsig(
-                    ctx,
-                    key.name,
-                    key,
-                    TSIG_FUDGE,
-                    query.id,
-                    0,
-                    b"",
-                    query.mac if first else b"",
-                    key.algorithm,
-                )
-            first = False
-            yield renderer.get_wire()
+        signer = None
+        if query.had_tsig and query.keyring is not None and query.keyname is not None:
+            assert query.mac is not None
+            signer = TsigSigner(query.keyring, query.keyname, query.id, query.mac, clock=self._clock)
+        question = read_question(packet)[0]
+        yield from render_transfer(query.id, flags, question, zone, signer)
 
     def _response(self, query: dns.message.Message, rcode: dns.rcode.Rcode) -> dns.message.Message:
         response = dns.message.make_response(query)
@@ -305,15 +260,6 @@ class TransferServer:
         )
         response.request_mac = tsig.mac
         yield response.to_wire()
-
-
-def _single_records(rrset: dns.rrset.RRset) -> list[dns.rrset.RRset]:
-    singles = []
-    for rdata in rrset:
-        single = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype)
-        single.add(rdata, rrset.ttl)
-        singles.append(single)
-    return singles
 
 
 def _client_serial(query: dns.message.Message, zone: dns.name.Name) -> int | None:

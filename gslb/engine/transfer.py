@@ -19,14 +19,14 @@ it first and last.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gslb.engine.snapshot import StaticAnswer, ZoneSnapshot
 from gslb.engine.wire import RDTYPE, encode_a, encode_aaaa, encode_name
 
-__all__ = ["TransferRRset", "fail_open_values", "transfer_rrsets"]
+__all__ = ["TransferRRset", "fail_open_values", "iter_transfer_rrsets", "transfer_rrsets"]
 
 _SOA = RDTYPE["SOA"]
 _DYNAMIC_MNEMONIC = {RDTYPE["A"]: "A", 28: "AAAA", RDTYPE["CNAME"]: "CNAME"}
@@ -66,25 +66,26 @@ def _encode(rdtype: str, value: str) -> bytes:
     return encode_name(value)
 
 
-def _canonical_key(owner: str) -> tuple[str, ...]:
-    # RFC 4034 canonical order (labels compared from the root): a zone's apex first, names grouped
-    # by the subtree they are in. Order does not matter to AXFR; a stable one makes diffs readable.
-    return tuple(reversed(owner.rstrip(".").split(".")))
+def _order_key(owner: str) -> str:
+    # The name reversed: the apex first (it is a prefix of every other reversed name) and names
+    # grouped by the subtree they are in. AXFR lets records come in any order; a stable one makes
+    # transfers comparable, and a string slice keeps sorting 100,000 names cheap.
+    return owner[::-1]
 
 
-def transfer_rrsets(zone: ZoneSnapshot, docs: Mapping[str, Any]) -> list[TransferRRset]:
-    """Every record set of `zone` but the SOA, in canonical order; `docs` are the policy documents
-    by store key (the dynamic record sets are read from there)."""
-    out: list[TransferRRset] = []
+def iter_transfer_rrsets(zone: ZoneSnapshot, docs: Mapping[str, Any]) -> Iterator[TransferRRset]:
+    """Every record set of `zone` but the SOA, apex first; `docs` are the policy documents by store
+    key (the dynamic record sets are read from there). A generator, so a large zone can be built a
+    slice at a time."""
     apex = zone.name
-    for owner in sorted(zone.nodes, key=_canonical_key):
+    for owner in sorted(zone.nodes, key=_order_key):
         node = zone.nodes[owner]
         for code in sorted(node.rrsets):
             if code == _SOA:
                 continue
             answer = node.rrsets[code]
             if isinstance(answer, StaticAnswer):
-                out.append(TransferRRset(owner, code, answer.ttl, answer.rdatas))
+                yield TransferRRset(owner, code, answer.ttl, answer.rdatas)
                 continue
             mnemonic = _DYNAMIC_MNEMONIC.get(code)
             relative = "@" if owner == apex else owner[: -len(apex) - 1]
@@ -98,5 +99,9 @@ def transfer_rrsets(zone: ZoneSnapshot, docs: Mapping[str, Any]) -> list[Transfe
                 except ValueError:
                     continue  # validation reports bad values; compile answers the good ones
             if rdatas:
-                out.append(TransferRRset(owner, code, answer.ttl, tuple(dict.fromkeys(rdatas))))
-    return out
+                yield TransferRRset(owner, code, answer.ttl, tuple(dict.fromkeys(rdatas)))
+
+
+def transfer_rrsets(zone: ZoneSnapshot, docs: Mapping[str, Any]) -> list[TransferRRset]:
+    """`iter_transfer_rrsets` as a list."""
+    return list(iter_transfer_rrsets(zone, docs))

@@ -150,7 +150,7 @@ async def test_notify_is_retried_with_backoff_until_answered_and_only_on_serial_
     notifier = Notifier(lambda: policy, parse_tsig_keys(f"xfr-key: {{secret: {SECRET}}}"), timeout=0.05)
     try:
         notifier.snapshot_changed(compile_policy(policy, {}))
-        await wait(lambda: notifier.stats.acknowledged == 1)
+        await wait(lambda: notifier.stats.acknowledged == 1 and notifier.pending == 0)
         assert peer.seen == [7, 7, 7], "two unanswered, the third acknowledged"
         assert notifier.stats.sent == 3 and notifier.pending == 0
         notifier.snapshot_changed(compile_policy(policy, {}))  # same serial: nothing to say
