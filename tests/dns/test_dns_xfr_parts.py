@@ -208,3 +208,29 @@ async def test_notify_is_bounded_superseded_and_needs_the_key() -> None:
     await wait(lambda: notifier.pending == 0)
     assert notifier.stats.dropped == 1 and notifier.stats.sent == 0
     silent.close()
+
+
+def test_gslb_dns_refuses_a_bad_key_file_with_exit_code_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "keys.yaml"
+    bad.write_text("xfr-key: {algorithm: hmac-sha256, secret: 'not base64!'}\n")
+    for path, message in ((bad, "'secret' is not valid base64"), (tmp_path / "absent", "cannot read")):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gslb",
+                "dns",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--tsig-keys",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "not base64!" not in result.stderr
