@@ -3,6 +3,7 @@ real UDP server that records the NOTIFY messages it receives."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import signal
 import socket
@@ -246,6 +247,17 @@ def notify_listener() -> Iterator[NotifyListener]:
     listener = NotifyListener().start()
     yield listener
     listener.stop()
+
+
+def stored_policy(redis_url: str, yaml_text: str) -> str:
+    """Store the policy under a fresh prefix from synchronous code; returns the prefix."""
+
+    async def store_it() -> str:
+        _policy_store, store, prefix = await policy_store_with(redis_url, yaml_text)
+        await store.close()
+        return prefix
+
+    return asyncio.run(store_it())
 
 
 async def policy_store_with(redis_url: str, yaml_text: str) -> tuple[PolicyStore, Store, str]:
