@@ -124,15 +124,20 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         closers: list[Any] = []
         try:
             metrics = QueryMetrics()
-            keys = _tsig_keys(settings) if settings.dns else None
-            listeners = await _start_dns(settings, feed, metrics, keys) if settings.dns else None
-            if listeners is not None:
+            collectors: list[Any] = [metrics]
+            listeners = None
+            if settings.dns:
+                keys = _tsig_keys(settings)
+                listeners, transfers = await _start_dns(settings, feed, metrics, keys)
                 closers.append(listeners.close)
+                notifier = None
                 if worker == 0:  # one NOTIFY per change and secondary, not one per worker
-                    closers.append(_start_notifier(feed, keys))
+                    notifier = _start_notifier(feed, keys)
+                    closers.append(notifier.stop)
+                collectors.append(_transfer_metrics(transfers, notifier))
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
-                    status_app(feed, settings.store.describe(), (metrics,)), access_log=None
+                    status_app(feed, settings.store.describe(), tuple(collectors)), access_log=None
                 )
                 await runner.setup()
                 try:
@@ -181,13 +186,19 @@ def _tsig_keys(settings: NodeSettings) -> Any:
 
 
 def _start_notifier(feed: Any, keys: Any) -> Any:
-    """Send NOTIFY for zones whose serial changes (and once for every zone now); returns the closer."""
+    """Send NOTIFY for zones whose serial changes (and once for every zone now)."""
     from gslb.dns.notify import Notifier
 
     notifier = Notifier(lambda: feed.policy, keys)
     feed.add_listener(notifier.snapshot_changed)
     notifier.snapshot_changed(feed.snapshot)
-    return notifier.stop
+    return notifier
+
+
+def _transfer_metrics(transfers: Any, notifier: Any) -> Any:
+    from gslb.dns.xfr_metrics import TransferMetrics
+
+    return TransferMetrics(transfers, notifier)
 
 
 async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any, keys: Any) -> Any:
@@ -220,7 +231,7 @@ async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any, keys: Any)
         raise UserFacingError(
             f"cannot listen for DNS on {', '.join(settings.dns)}: {exc.strerror}{hint}"
         ) from None
-    return listeners
+    return listeners, transfers
 
 
 async def _wait_for_stop() -> None:

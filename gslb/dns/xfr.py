@@ -74,6 +74,8 @@ class TransferServer:
         # Record sets per compiled zone, built once per zone version: several secondaries usually
         # transfer the same version right after a NOTIFY.
         self._cache: dict[str, tuple[ZoneSnapshot, ZoneRecords]] = {}
+        # Transfer requests by (zone, result), for /metrics; the zone is "" when not one of ours.
+        self.counts: dict[tuple[str, str], int] = {}
 
     def wants(self, packet: bytes) -> bool:
         """True for a well-formed AXFR or IXFR query; everything else is the responder's."""
@@ -94,18 +96,26 @@ class TransferServer:
         try:
             query = dns.message.from_wire(packet, keyring=self._keyring)
         except (dns.message.UnknownTSIGKey, dns.tsig.BadKey, dns.tsig.BadAlgorithm):
+            self._count("", "badkey")
             yield from self._tsig_error(packet, dns.rcode.BADKEY, client_ip)
             return
         except dns.tsig.BadSignature:
+            self._count("", "badsig")
             yield from self._tsig_error(packet, dns.rcode.BADSIG, client_ip)
             return
         except dns.tsig.BadTime:
+            self._count("", "badtime")
             yield from self._tsig_error(packet, dns.rcode.BADTIME, client_ip)
             return
         except dns.exception.DNSException:
+            self._count("", "formerr")
             yield from self._formerr(packet)
             return
         yield from self._answer(query, packet, client_ip)
+
+    def _count(self, zone: str, result: str) -> None:
+        key = (zone, result)
+        self.counts[key] = self.counts.get(key, 0) + 1
 
     # --- checks ----------------------------------------------------------------------------------
 
@@ -118,17 +128,20 @@ class TransferServer:
         zone_name = question.name.to_text().lower()
         keyname = query.keyname.to_text() if query.had_tsig and query.keyname is not None else None
         if question.rdclass != dns.rdataclass.IN:
+            self._count("", "refused")
             yield self._error(query, dns.rcode.REFUSED)
             return
         snapshot, policy = self._source()
         zone = snapshot.zones.get(zone_name)
         if zone is None:
             log.info("%s of %s from %s: not a zone served here (NOTAUTH)", qtype, zone_name, client_ip)
+            self._count("", "notauth")  # no zone label: names asked for are not ours to bound
             yield self._error(query, dns.rcode.NOTAUTH)
             return
         refusal = self._refusal(policy, zone_name, keyname, client_ip)
         if refusal is not None:
             log.warning("%s of %s from %s refused: %s", qtype, zone_name, client_ip, refusal)
+            self._count(zone_name, "refused")
             yield self._error(query, dns.rcode.REFUSED)
             return
         soa = self._soa_rrset(zone)
@@ -136,6 +149,7 @@ class TransferServer:
             theirs = _client_serial(query, question.name)
             if theirs is not None and _serial_newer_or_equal(theirs, zone.serial):
                 log.info("IXFR of %s from %s: serial %d is current", zone_name, client_ip, zone.serial)
+                self._count(zone_name, "up_to_date")
                 yield self._single(query, soa)
                 return
         records = None
@@ -152,6 +166,7 @@ class TransferServer:
             client_ip,
             keyname,
         )
+        self._count(zone_name, "transferred")
         yield from self._messages(query, packet, records)
 
     def _refusal(self, policy: PolicySet, zone_name: str, keyname: str | None, client_ip: str) -> str | None:

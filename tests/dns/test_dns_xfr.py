@@ -21,6 +21,7 @@ import pytest
 
 from gslb.policy import parse_document
 from gslb.store import DocRef, Put
+from tests.conftest import free_port
 from tests.dns.xfr_support import (
     EXPECTED,
     OTHER_KEY,
@@ -56,12 +57,17 @@ async def xfr_server(redis_server: Any, tmp_path: Path, notify_listener: NotifyL
     await store.close()
 
 
+HTTP_PORT: dict[int, int] = {}  # DNS port -> status endpoint port of the shared server
+
+
 @pytest.fixture(scope="module")
 def shared_server(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """One `gslb dns` for the tests that only read: each server start costs about a second."""
     prefix = stored_policy(redis_server.url, policy_yaml([]))
     keys = key_file(tmp_path_factory.mktemp("keys") / "keys.conf")
-    process, port = start_gslb_dns(redis_server.url, prefix, keys)
+    http = free_port()
+    process, port = start_gslb_dns(redis_server.url, prefix, keys, "--http", f"127.0.0.1:{http}")
+    HTTP_PORT[port] = http
     yield port
     err = stop_gslb_dns(process)
     assert SECRETS["xfr-key"] not in err and SECRETS["other-key"] not in err, "secrets never reach the log"
@@ -217,6 +223,25 @@ async def test_change_raises_the_serial_and_notifies_secondaries(xfr_server: Any
     time.sleep(0.3)
     assert soa_serial(port) == serial
     assert len(listener.received) == count, listener.received[count:]
+
+
+def test_transfers_are_counted_in_metrics(shared_server: int) -> None:
+    import urllib.request
+
+    port = shared_server
+    axfr(port, key=XFR_KEY)
+    with pytest.raises(dns.xfr.TransferError):
+        axfr(port)
+    with urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT[port]}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    counts = {
+        line.split("{", 1)[1].split("}", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("gslb_dns_transfer_requests_total{")
+    }
+    assert counts['result="transferred",zone="xfr.example."'] >= 1
+    assert counts['result="refused",zone="xfr.example."'] >= 1
+    assert "gslb_dns_notify_total" in text
 
 
 @pytest.fixture(scope="module")

@@ -269,10 +269,12 @@ async def policy_store_with(redis_url: str, yaml_text: str) -> tuple[PolicyStore
     return policy_store, store, prefix
 
 
-def start_gslb_dns(redis_url: str, prefix: str, keys: Path | None) -> tuple[subprocess.Popen[str], int]:
+def start_gslb_dns(
+    redis_url: str, prefix: str, keys: Path | None, *extra: str
+) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     args = [sys.executable, "-m", "gslb", "dns", "--redis-url", redis_url, "--prefix", prefix]
-    args += ["--listen", f"127.0.0.1:{port}"]
+    args += ["--listen", f"127.0.0.1:{port}", *extra]
     if keys is not None:
         args += ["--tsig-keys", str(keys)]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
