@@ -12,6 +12,7 @@ from typing import Any
 import dns.message
 import dns.opcode
 import dns.rcode
+import dns.rdatatype
 import pytest
 
 from gslb.dns.notify import Notifier
@@ -234,3 +235,27 @@ def test_gslb_dns_refuses_a_bad_key_file_with_exit_code_2(tmp_path: Path) -> Non
         )
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "not base64!" not in result.stderr
+
+
+def test_transfer_networks_limit_who_may_transfer() -> None:
+    from gslb.dns.xfr import TransferServer
+    from tests.dns.xfr_support import XFR_KEY
+
+    imported = load_policy_yaml(policy_yaml([]), filename="policy.yaml")
+    policy = PolicySet.from_specs(imported.specs, revision=5)
+    snapshot = compile_policy(policy, {})
+    keys = parse_tsig_keys(f"xfr-key: {{secret: {SECRET}}}")
+    server = TransferServer(lambda: (snapshot, policy), keys)
+
+    def first_answer(client: str) -> dns.message.Message:
+        query = dns.message.make_query(ZONE, "AXFR")
+        query.use_tsig(XFR_KEY, XFR_KEY.name, algorithm=XFR_KEY.algorithm)
+        wire = next(message for message in server.responses(query.to_wire(), client) if message)
+        return dns.message.from_wire(wire, keyring=XFR_KEY, request_mac=query.mac)
+
+    assert first_answer("192.0.2.1").rcode() == dns.rcode.REFUSED, "outside 127.0.0.0/8 and ::1"
+    assert first_answer("2001:db8::1").rcode() == dns.rcode.REFUSED
+    for inside in ("127.0.0.2", "::ffff:127.0.0.1", "::1"):
+        response = first_answer(inside)
+        assert response.rcode() == dns.rcode.NOERROR and response.answer[0].rdtype == dns.rdatatype.SOA
+    assert server.counts[(ZONE, "refused")] == 2 and server.counts[(ZONE, "transferred")] == 3
