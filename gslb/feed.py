@@ -8,12 +8,14 @@ documents, recompiles only the zones they can affect, and swaps the snapshot by 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping
 from dataclasses import dataclass
 
-from gslb.engine import Snapshot, compile_policy, recompile
+from gslb.engine import Snapshot, compile_policy
+from gslb.engine.index import PolicyIndex, compile_index, recompile_index
 from gslb.policy import PolicyError, PolicySet, parse_document
 from gslb.policy.bulk import gc_paused
 from gslb.store import Follower, Store, StoredDoc
@@ -41,9 +43,10 @@ class CompileStats:
 
 class SnapshotFeed:
     def __init__(self, store: Store, *, block_ms: int = 1000) -> None:
-        self._follower = Follower(store, block_ms=block_ms)
+        # The feed keeps parsed specs; the follower need not also keep every raw document.
+        self._follower = Follower(store, block_ms=block_ms, retain_docs=False)
         self._follower.add_listener(self._on_change)
-        self.policy = PolicySet()
+        self.index = PolicyIndex()
         self.health: dict[str, bool] = {}
         self.snapshot: Snapshot = compile_policy(PolicySet(), {}, revision=0)
         self.stats: CompileStats | None = None
@@ -73,19 +76,19 @@ class SnapshotFeed:
     async def _on_change(self, revision: int, changed: frozenset[str] | None) -> None:
         async with self._lock:
             started = time.perf_counter()
-            docs = self._follower.docs
             if changed is None:
                 full = True
                 self._ignored.clear()
+                self.index = PolicyIndex()  # the old one is garbage before parsing: one copy in memory
                 with gc_paused():
-                    self.policy, self.health = self._parse_all(docs, revision)
-                snapshot = compile_policy(self.policy, self.health, revision=revision)
+                    self.index, self.health = self._parse_all(self._follower.take_docs())
+                snapshot = compile_index(self.index, self.health, revision=revision)
             else:
                 full = False
-                zones, health_only = self._apply(docs, changed, revision)
-                snapshot = recompile(
+                zones, health_only = self._apply(self._follower.docs, changed)
+                snapshot = recompile_index(
                     self.snapshot,
-                    self.policy,
+                    self.index,
                     self.health,
                     zones=zones | health_only,
                     revision=revision,
@@ -93,8 +96,13 @@ class SnapshotFeed:
                 )
             self.snapshot = snapshot
             self.snapshot_time = time.time()
+            # Everything alive now is long-lived (specs, snapshot): move it out of the cycle
+            # collector's reach. Otherwise each full collection walks millions of objects and
+            # stalls the DNS hot path for a second or more with a large policy. What becomes
+            # garbage later is still freed by reference counting (none of it forms cycles).
+            gc.freeze()
             elapsed = time.perf_counter() - started
-            record_sets = sum(1 for key in self.policy.docs if key.startswith("rrset:"))
+            record_sets = self.index.record_sets
             self.stats = CompileStats(
                 revision, len(snapshot.zones), record_sets, elapsed, full, tuple(sorted(self._ignored))
             )
@@ -125,24 +133,31 @@ class SnapshotFeed:
         self._ignored.pop(doc.ref.key, None)
         return spec
 
-    def _parse_all(self, docs: Mapping[str, StoredDoc], revision: int) -> tuple[PolicySet, dict[str, bool]]:
-        specs = {}
+    def policy(self) -> PolicySet:
+        """The parsed policy as an immutable PolicySet (a copy: O(all documents))."""
+        return self.index.policy_set(self.snapshot.revision)
+
+    def _parse_all(self, docs: MutableMapping[str, StoredDoc]) -> tuple[PolicyIndex, dict[str, bool]]:
+        """Parse every document, consuming `docs`: each raw document is freed as its spec is made,
+        so a large store never needs its raw and parsed forms in memory at once."""
+        index = PolicyIndex()
         health = {}
-        for key, doc in docs.items():
+        while docs:
+            key, doc = docs.popitem()
             if doc.ref.kind == HEALTH_KIND:
                 health[doc.ref.name] = health_state_is_up(doc.body)
-            elif (spec := self._parse(doc)) is not None and doc.ref.kind in _POLICY_KINDS:
-                specs[key] = spec
-        return PolicySet(specs, revision), health
+            elif doc.ref.kind in _POLICY_KINDS and (spec := self._parse(doc)) is not None:
+                index.put(key, spec)
+        return index, health
 
-    def _apply(
-        self, docs: Mapping[str, StoredDoc], changed: Collection[str], revision: int
-    ) -> tuple[set[str], set[str]]:
+    def _apply(self, docs: Mapping[str, StoredDoc], changed: Collection[str]) -> tuple[set[str], set[str]]:
         """Update policy and health for the changed keys; return the zones to recompile: those whose
-        content changed, and those only health (or checks, tenants) changed, which keep their serial."""
-        specs = dict(self.policy.docs)
+        content changed, and those whose answers only health (or checks, tenants) changed, which
+        keep their SOA serial (what a zone transfer carries did not change)."""
+        index = self.index
         zones: set[str] = set()
-        health_tenants: set[str] = set()
+        health_tenants: set[str] = set()  # checks or tenants changed: their zones' answers may differ
+        health_keys: set[str] = set()
         for key in changed:
             kind, _, name = key.partition(":")
             doc = docs.get(key)
@@ -151,34 +166,23 @@ class SnapshotFeed:
                     self.health.pop(name, None)
                 else:
                     self.health[name] = health_state_is_up(doc.body)
-                health_tenants.add(name.split("/", 1)[0])
+                health_keys.add(name)
                 continue
             if kind not in _POLICY_KINDS:
                 continue
-            old = specs.pop(key, None)
             new = self._parse(doc) if doc is not None else None
-            if new is not None:
-                specs[key] = new
-            zones |= _zones_touched(kind, name, old, new)
+            # A document that no longer parses is dropped, as on a full load.
+            zones |= index.put(key, new) if new is not None else index.delete(key)
             if kind in ("check", "tenant"):
                 health_tenants.add(name.split("/", 1)[0])
-        self.policy = PolicySet(specs, revision)
         health_only: set[str] = set()
+        if health_keys:
+            # Only the zones whose dynamic answers looked these states up (not every zone of the
+            # tenant): a health flip in a tenant with a million static names recompiles one zone.
+            health_only |= self.snapshot.zones_depending_on(health_keys)
         if health_tenants:
-            health_only = {
-                zone
-                for zone, spec in self.policy.zones().items()
-                if spec.tenant in health_tenants and zone not in zones
-            }
-        return zones, health_only
-
-
-def _zones_touched(kind: str, name: str, old: object | None, new: object | None) -> set[str]:
-    if kind == "zone":
-        return {name}
-    if kind == "rrset":
-        return {name.split("/", 1)[0]}
-    return set()
+            health_only |= index.zones_of_tenants(health_tenants)
+        return zones, health_only - zones
 
 
 _POLICY_KINDS = frozenset({"tenant", "zone", "rrset", "check", "vip", "upstream", "route", "anycast"})

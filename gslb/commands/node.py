@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ class NodeSettings:
     demo: bool
     workers: int = 1
     tsig_keys: Path | None = None  # TSIG key file for zone transfers and NOTIFY
+    query_log: str | None = None  # file for one JSON line per query ("-": stdout); None: off
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -125,16 +127,23 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         try:
             metrics = QueryMetrics()
             collectors: list[Any] = [metrics]
+            keys = _tsig_keys(settings) if settings.dns else None  # a bad key file stops us first
+            query_log = None
+            if settings.query_log is not None and settings.dns:
+                query_log = _open_query_log(settings.query_log)
+                await query_log.start()
+                collectors.append(query_log)
             listeners = None
             if settings.dns:
-                keys = _tsig_keys(settings)
-                listeners, transfers = await _start_dns(settings, feed, metrics, keys)
+                listeners, transfers = await _start_dns(settings, feed, metrics, keys, query_log)
                 closers.append(listeners.close)
                 notifier = None
                 if worker == 0:  # one NOTIFY per change and secondary, not one per worker
                     notifier = _start_notifier(feed, keys)
                     closers.append(notifier.stop)
                 collectors.append(_transfer_metrics(transfers, notifier))
+            if query_log is not None:
+                closers.append(query_log.close)  # after the listeners: the last answers get logged
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
                     status_app(feed, settings.store.describe(), tuple(collectors)), access_log=None
@@ -188,8 +197,9 @@ def _tsig_keys(settings: NodeSettings) -> Any:
 def _start_notifier(feed: Any, keys: Any) -> Any:
     """Send NOTIFY for zones whose serial changes (and once for every zone now)."""
     from gslb.dns.notify import Notifier
+    from gslb.dns.xfr import IndexZonePolicy
 
-    notifier = Notifier(lambda: feed.policy, keys)
+    notifier = Notifier(IndexZonePolicy(partial(getattr, feed, "index")), keys)
     feed.add_listener(notifier.snapshot_changed)
     notifier.snapshot_changed(feed.snapshot)
     return notifier
@@ -201,13 +211,28 @@ def _transfer_metrics(transfers: Any, notifier: Any) -> Any:
     return TransferMetrics(transfers, notifier)
 
 
-async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any, keys: Any) -> Any:
+def _open_query_log(path: str) -> Any:
+    from gslb.dns.query_log import QueryLog
+
+    query_log = QueryLog(path)
+    try:
+        query_log.open()
+    except OSError as exc:
+        raise UserFacingError(
+            f"cannot open the query log {path}: {exc.strerror}; choose another --query-log"
+        ) from None
+    return query_log
+
+
+async def _start_dns(
+    settings: NodeSettings, feed: Any, metrics: Any, keys: Any, query_log: Any = None
+) -> Any:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
     from gslb.dns.listeners import DnsListeners, ListenAddress
     from gslb.dns.metrics import CountingAnswerer
     from gslb.dns.responder import Responder
-    from gslb.dns.xfr import TransferServer
+    from gslb.dns.xfr import IndexZonePolicy, TransferServer
 
     try:
         addresses = [ListenAddress.parse(text) for text in settings.dns]
@@ -219,8 +244,15 @@ async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any, keys: Any)
             geo = GeoDatabase.open(settings.geoip)
         except GeoDataError as exc:
             raise UserFacingError(str(exc)) from None
-    responder = Responder(lambda: feed.snapshot, geo=geo)
-    transfers = TransferServer(lambda: (feed.snapshot, feed.policy), keys)
+    # partial(getattr) rather than a lambda: called once per query, it is a C call, not a frame.
+    responder: Any = Responder(partial(getattr, feed, "snapshot"), geo=geo)
+    if query_log is not None:
+        from gslb.dns.query_log import LoggedResponder
+
+        responder = LoggedResponder(responder, query_log)
+    transfers = TransferServer(
+        partial(getattr, feed, "snapshot"), IndexZonePolicy(partial(getattr, feed, "index")), keys
+    )
     listeners = DnsListeners(
         CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1, transfers=transfers
     )

@@ -73,6 +73,12 @@ def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[st
         help="TSIG keys for zone transfers and NOTIFY: YAML {name: {algorithm, secret}} or BIND "
         f"key clauses (tsig-keygen output); env {ENV_TSIG_KEYS}. Without it no zone can be transferred",
     )
+    parser.add_argument(
+        "--query-log",
+        default=None,
+        metavar="FILE",
+        help="append one JSON line per answered query to FILE ('-': standard output); off by default",
+    )
     parser.set_defaults(default_listen=default_listen)
 
 
@@ -89,6 +95,7 @@ def _settings(args: argparse.Namespace) -> NodeSettings:
         demo=args.demo,
         workers=args.workers,
         tsig_keys=Path(args.tsig_keys) if args.tsig_keys else None,
+        query_log=args.query_log,
     )
 
 

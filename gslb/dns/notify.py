@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +36,8 @@ import dns.rrset
 import dns.tsig
 
 from gslb.dns.tsig_keys import TsigKeys
+from gslb.dns.zone_policy import ZonePolicy
 from gslb.engine.snapshot import Snapshot, ZoneSnapshot
-from gslb.policy.policyset import PolicySet
 from gslb.policy.transfer import notify_address
 
 __all__ = ["Notifier", "NotifyStats"]
@@ -91,7 +90,7 @@ class _Exchange(asyncio.DatagramProtocol):
 class Notifier:
     def __init__(
         self,
-        policy_source: Callable[[], PolicySet],
+        policy: ZonePolicy,
         keys: TsigKeys,
         *,
         timeout: float = DEFAULT_TIMEOUT,
@@ -99,7 +98,7 @@ class Notifier:
         max_pending: int = DEFAULT_MAX_PENDING,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
-        self._policy = policy_source
+        self._policy = policy
         self._keys = keys
         self._timeout = timeout
         self._attempts = attempts
@@ -111,13 +110,12 @@ class Notifier:
 
     def snapshot_changed(self, snapshot: Snapshot) -> None:
         """Schedule a NOTIFY to each secondary of every zone whose serial changed."""
-        zones = self._policy().zones()
         serials = {}
         for name, zone in snapshot.zones.items():
             serials[name] = zone.serial
             if self._serials.get(name) == zone.serial:
                 continue
-            spec = zones.get(name)
+            spec = self._policy.zone(name)
             transfer = spec.transfer if spec is not None else None
             if transfer is None:
                 continue

@@ -56,17 +56,26 @@ from gslb.dns.message import (
 )
 from gslb.dns.query import name_key, read_question
 from gslb.dns.resolve import QUESTION_POINTER, Plan, plan_for
-from gslb.engine.select import ClientContext, GeoLike, query_entropy, select
+from gslb.engine.picker import is_deterministic, random_picker
+from gslb.engine.select import ClientContext, Decision, GeoLike, decide, pick, sticky_entropy
 from gslb.engine.snapshot import Snapshot
 
 __all__ = ["GeoLookup", "QueryInfo", "Responder"]
 
 DEFAULT_PLAN_CACHE: Final = 100_000
 DEFAULT_CLIENT_CACHE: Final = 65_536
+DEFAULT_RESPONSE_CACHE: Final = 65_536
 _NOT_ANSWERED: Final = frozenset((TYPE_AXFR, TYPE_IXFR, TYPE_MAILA, TYPE_MAILB))
 _DROP: Final[tuple[None, None]] = (None, None)
 # (address, its full prefix length, its location)
 Located: TypeAlias = tuple[IPv4Address | IPv6Address, int, GeoLike | None]
+# A dynamic response for one client: (bytes after the ID up to the picked records, a picker from
+# 64 random bits to those records or None when `head` is the whole rest, what follows them, info).
+ClientEntry: TypeAlias = tuple[bytes, Callable[[int], bytes] | None, bytes, QueryInfo]
+# (bytes after the ID, QueryInfo, False) for static responses; (None, {client key: ClientEntry},
+# whether the key is the source address) for dynamic ones. One flat tuple shape: the hit path
+# indexes it without isinstance checks.
+CachedResponse: TypeAlias = tuple[bytes | None, Any, bool]
 
 
 class GeoLookup(Protocol):
@@ -99,6 +108,10 @@ def _reowned(wire: bytes, owner: bytes) -> bytes:
     return b"".join(parts)
 
 
+def _reowned_choice(choose: Callable[[int], bytes], owner: bytes, entropy: int) -> bytes:
+    return _reowned(choose(entropy), owner)
+
+
 class Responder:
     """Answers queries from `snapshot_source()` (called once per query: swap snapshots freely).
 
@@ -117,6 +130,9 @@ class Responder:
         "_plans",
         "_plans_snapshot",
         "_random_bits",
+        "_remembered",
+        "_response_cache_size",
+        "_responses",
         "_source",
     )
 
@@ -128,6 +144,7 @@ class Responder:
         max_udp_payload: int = 1232,
         random_bits: Callable[[], int] | None = None,
         plan_cache_size: int = DEFAULT_PLAN_CACHE,
+        response_cache_size: int = DEFAULT_RESPONSE_CACHE,
     ) -> None:
         self._source = snapshot_source
         self._geo = geo
@@ -141,6 +158,10 @@ class Responder:
         self._plan_cache_size = plan_cache_size
         self._located: dict[bytes | str, Located] = {}
         self._client_cache_size = DEFAULT_CLIENT_CACHE
+        # UDP responses by the query's bytes after the ID (see `_remember`); same lifetime as plans.
+        self._responses: dict[bytes, CachedResponse] = {}
+        self._remembered = 0
+        self._response_cache_size = response_cache_size
 
     def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | None:
         """The response to `packet` from `client_ip`, or None to send nothing."""
@@ -150,6 +171,21 @@ class Responder:
         self, packet: bytes, client_ip: str, *, tcp: bool
     ) -> tuple[bytes, QueryInfo] | tuple[None, None]:
         """(response, what to count) or (None, None) for packets to drop. Never raises."""
+        snapshot = self._source()
+        if snapshot is not self._plans_snapshot:
+            self._forget(snapshot)
+        if not tcp:
+            cached = self._responses.get(packet[2:])
+            if cached is not None:
+                tail = cached[0]
+                if tail is not None:
+                    return packet[:2] + tail, cached[1]
+                client = cached[1].get(client_ip if cached[2] else None)
+                if client is not None:
+                    choose = client[1]
+                    if choose is None:
+                        return packet[:2] + client[0], client[3]
+                    return packet[:2] + client[0] + choose(self._random_bits()) + client[2], client[3]
         if len(packet) < HEADER_LEN:
             return _DROP
         qid, qflags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(packet)
@@ -190,17 +226,22 @@ class Responder:
         if qtype in _NOT_ANSWERED:
             return _refuse(qid, qflags, NOTIMP, qtype, question, opt)
         try:
-            return self._respond(packet, client_ip, qid, qflags, question, name_len, qtype, edns, opt, limit)
+            return self._respond(
+                snapshot, packet, client_ip, qid, qflags, question, name_len, qtype, edns, opt, limit, tcp
+            )
         except Exception:  # a bug or a failing GeoIP file must cost one answer, not the server
             return _refuse(qid, qflags, SERVFAIL, qtype, question, opt)
 
-    def _plan(self, question: bytes, name_len: int, qtype: int) -> Plan | None:
-        snapshot = self._source()
+    def _forget(self, snapshot: Snapshot | None) -> None:
+        """A new snapshot: every memoised plan and response may be stale."""
+        self._plans = {}
+        self._responses = {}
+        self._remembered = 0
+        self._plans_snapshot = snapshot
+
+    def _plan(self, snapshot: Snapshot | None, question: bytes, name_len: int, qtype: int) -> Plan | None:
         if snapshot is None:
             return None
-        if snapshot is not self._plans_snapshot:
-            self._plans = {}
-            self._plans_snapshot = snapshot
         plans = self._plans
         lower = question[:name_len].lower()  # ASCII-only folding is exactly DNS's (RFC 4343)
         key = lower + question[name_len : name_len + 2]
@@ -214,6 +255,7 @@ class Responder:
 
     def _respond(
         self,
+        snapshot: Snapshot | None,
         packet: bytes,
         client_ip: str,
         qid: int,
@@ -224,8 +266,9 @@ class Responder:
         edns: Edns | None,
         opt: bytes,
         limit: int,
+        tcp: bool,
     ) -> tuple[bytes, QueryInfo]:
-        plan = self._plan(question, name_len, qtype)
+        plan = self._plan(snapshot, question, name_len, qtype)
         if plan is None:  # no snapshot yet: not ready to answer anything
             return _refuse(qid, qflags, SERVFAIL, qtype, question, opt)
         flags = plan.flags | (qflags & COPIED_FLAGS)
@@ -255,8 +298,10 @@ class Responder:
                 prefix = 0 if ecs is not None else full
             if not plan.needs_geo:
                 geo = None
-            entropy = query_entropy(answer, address, self._random_bits())
-            selection = select(answer, ClientContext(address, geo, prefix), entropy)
+            decision = decide(answer, ClientContext(address, geo, prefix))
+            sticky = answer.sticky
+            entropy = self._random_bits() if sticky is None else sticky_entropy(sticky, address)
+            selection = pick(answer, decision, entropy)
             if ecs is not None:
                 opt = opt_record(
                     self._max_udp,
@@ -269,14 +314,85 @@ class Responder:
             else:
                 body = plan.body + plan.negative  # fail_closed: NODATA with the SOA
                 counts = (plan.ancount, 1)
-            response = (
-                HEADER.pack(qid, flags, 1, counts[0], counts[1], 1 if opt else 0) + question + body + opt
-            )
+            head = HEADER.pack(qid, flags, 1, counts[0], counts[1], 1 if opt else 0)
+            response = head + question + body + opt
             info = QueryInfo(plan.info.zone, qtype, NOERROR, selection.pool)
+            if len(response) <= limit and not tcp:
+                by_ecs = ecs is not None and ecs.source > 0
+                self._remember_dynamic(
+                    packet,
+                    None if by_ecs else client_ip,
+                    plan,
+                    decision,
+                    head + question,
+                    opt,
+                    limit,
+                    response,
+                    info,
+                )
+                return response, info
         if len(response) > limit:
             # RFC 2181 section 9 / RFC 1035 4.2.1: no partial RRsets; TC and the client retries on TCP.
             response = HEADER.pack(qid, flags | FLAG_TC, 1, 0, 0, 1 if opt else 0) + question + opt
+        if not tcp and answer is None:
+            self._remember(packet[2:], (response[2:], info, False))
         return response, info
+
+    def _remember(self, key: bytes, entry: CachedResponse) -> None:
+        """Keep a UDP response for queries with the same bytes after the ID.
+
+        Everything a static response depends on is in those bytes (flags, the question as spelt,
+        the OPT record with payload size, DO bit and ECS) or in the snapshot, so a byte-identical
+        query gets a byte-identical response: the ID and this lookup are all it costs. The cache
+        is bounded and cleared when full: a flood of distinct names costs a clear, never memory.
+        """
+        self._remembered += 1
+        if self._remembered > self._response_cache_size:
+            self._responses = {}
+            self._remembered = 1
+        self._responses[key] = entry
+
+    def _remember_dynamic(
+        self,
+        packet: bytes,
+        client_key: str | None,
+        plan: Plan,
+        decision: Decision,
+        head_and_question: bytes,
+        opt: bytes,
+        limit: int,
+        response: bytes,
+        info: QueryInfo,
+    ) -> None:
+        """Keep the decision for this query and client, so the next one only picks (see `_remember`).
+
+        Dynamic responses also depend on who asks: by the ECS subnet when the query carries one
+        (then it is in the query's bytes: `client_key` None) else by the source address.
+        """
+        answer = plan.dynamic
+        assert answer is not None
+        outcome = decision.outcome
+        entry: ClientEntry
+        if is_deterministic(answer, outcome) or not outcome.size:
+            entry = (response[2:], None, b"", info)
+        else:
+            picker = random_picker(answer, outcome)
+            if picker is None:
+                return  # sampled several of many: per-query rendezvous keys, no shortcut
+            if len(head_and_question) + len(plan.body) + picker.max_len + len(opt) > limit:
+                return  # some picks would need TC: leave those to the full path
+            choose = picker.choose
+            owner = plan.owner
+            if owner != QUESTION_POINTER:
+                choose = partial(_reowned_choice, choose, owner)
+            entry = (head_and_question[2:] + plan.body, choose, opt, info)
+        key = packet[2:]
+        cached = self._responses.get(key)
+        if cached is None or cached[0] is not None:
+            cached = (None, {}, client_key is not None)
+            self._remember(key, cached)
+        self._remembered += 1
+        cached[1][client_key] = entry
 
     def _locate(self, key: bytes | str, ecs: Ecs | None) -> Located:
         """Client address as selection wants it, its full length and its location; memoised because

@@ -46,17 +46,15 @@ from gslb.dns.message import FLAG_QR, HEADER, OPCODE_MASK, TYPE_AXFR, TYPE_IXFR,
 from gslb.dns.query import read_question
 from gslb.dns.tsig_keys import TsigKeys
 from gslb.dns.xfr_wire import TsigSigner, ZoneRecords, build_zone_records, render_transfer
+from gslb.dns.zone_policy import IndexZonePolicy, PolicySetZonePolicy, ZonePolicy
 from gslb.engine.snapshot import Snapshot, ZoneSnapshot
-from gslb.policy.policyset import PolicySet
 
-__all__ = ["TransferServer"]
+__all__ = ["IndexZonePolicy", "PolicySetZonePolicy", "TransferServer", "ZonePolicy"]
 
 log = logging.getLogger(__name__)
 
 _CACHE_SIZE = 64
 _AUTH_ERRORS = (dns.rcode.BADKEY, dns.rcode.BADSIG)
-
-TransferSource = Callable[[], tuple[Snapshot, PolicySet]]
 
 
 def _serial_newer_or_equal(theirs: int, ours: int) -> bool:
@@ -65,10 +63,19 @@ def _serial_newer_or_equal(theirs: int, ours: int) -> bool:
 
 
 class TransferServer:
-    """Answers AXFR/IXFR queries from `source()` (the current snapshot and the policy it came from)."""
+    """Answers AXFR/IXFR queries from `source()` (the current snapshot) and `policy` (zone specs
+    and record sets of the same policy)."""
 
-    def __init__(self, source: TransferSource, keys: TsigKeys, *, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        source: Callable[[], Snapshot],
+        policy: ZonePolicy,
+        keys: TsigKeys,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._source = source
+        self._policy = policy
         self._keys = keys
         self._clock = clock
         # Record sets per compiled zone, built once per zone version: several secondaries usually
@@ -131,14 +138,13 @@ class TransferServer:
             self._count("", "refused")
             yield self._error(query, dns.rcode.REFUSED)
             return
-        snapshot, policy = self._source()
-        zone = snapshot.zones.get(zone_name)
+        zone = self._source().zones.get(zone_name)
         if zone is None:
             log.info("%s of %s from %s: not a zone served here (NOTAUTH)", qtype, zone_name, client_ip)
             self._count("", "notauth")  # no zone label: names asked for are not ours to bound
             yield self._error(query, dns.rcode.NOTAUTH)
             return
-        refusal = self._refusal(policy, zone_name, keyname, client_ip)
+        refusal = self._refusal(zone_name, keyname, client_ip)
         if refusal is not None:
             log.warning("%s of %s from %s refused: %s", qtype, zone_name, client_ip, refusal)
             self._count(zone_name, "refused")
@@ -153,7 +159,7 @@ class TransferServer:
                 yield self._single(query, soa)
                 return
         records = None
-        for records in self._records(zone, policy):
+        for records in self._records(zone):
             if records is None:
                 yield b""  # nothing to send yet: a turn for the event loop while a big zone is built
         assert records is not None
@@ -169,9 +175,9 @@ class TransferServer:
         self._count(zone_name, "transferred")
         yield from self._messages(query, packet, records)
 
-    def _refusal(self, policy: PolicySet, zone_name: str, keyname: str | None, client_ip: str) -> str | None:
+    def _refusal(self, zone_name: str, keyname: str | None, client_ip: str) -> str | None:
         """Why the zone's policy does not let this client transfer it, or None when it does."""
-        spec = policy.zones().get(zone_name)
+        spec = self._policy.zone(zone_name)
         transfer = spec.transfer if spec is not None else None
         if transfer is None:
             return "the zone allows no transfers (no 'transfer:' in its policy)"
@@ -192,13 +198,16 @@ class TransferServer:
 
     # --- content ---------------------------------------------------------------------------------
 
-    def _records(self, zone: ZoneSnapshot, policy: PolicySet) -> Iterator[ZoneRecords | None]:
+    def _records(self, zone: ZoneSnapshot) -> Iterator[ZoneRecords | None]:
         """The zone's records, from the cache or built a slice at a time (None between slices)."""
         cached = self._cache.get(zone.name)
         if cached is not None and cached[0] is zone:
             yield cached[1]
             return
-        for records in build_zone_records(zone, policy.docs):
+        # A copy taken now, with the snapshot: the feed updates the policy in place, and the build
+        # below spans turns of the event loop in which the next change may arrive.
+        docs = dict(self._policy.records(zone.name))
+        for records in build_zone_records(zone, docs):
             if records is None:
                 yield None
                 continue

@@ -36,7 +36,17 @@ from gslb.engine.dynamic import CompiledRule, DynamicAnswer, NearestCandidate
 from gslb.engine.outcome import Outcome
 from gslb.policy.dynamic import StickySpec
 
-__all__ = ["ClientContext", "GeoLike", "Selection", "query_entropy", "select", "sticky_entropy"]
+__all__ = [
+    "ClientContext",
+    "Decision",
+    "GeoLike",
+    "Selection",
+    "decide",
+    "pick",
+    "query_entropy",
+    "select",
+    "sticky_entropy",
+]
 
 
 class GeoLike(Protocol):
@@ -186,17 +196,42 @@ def _sticky_prefix(sticky: StickySpec, address: IPv4Address | IPv6Address) -> in
     return sticky.ipv4_prefix if address.version == 4 else sticky.ipv6_prefix
 
 
+class Decision(NamedTuple):
+    """Where the rules send a client: the outcome to pick from, the rule, the ECS scope and why.
+
+    Deterministic for a given answer and client, so a server may remember it per client and only
+    `pick` per query (weighted random picks differ per query; the decision does not).
+    """
+
+    outcome: Outcome
+    rule_index: int | None
+    scope_prefix: int
+    reason: str
+
+
 def select(answer: DynamicAnswer, client: ClientContext, entropy: int) -> Selection:
     """Answer for `client`; `entropy` is 64 random bits, or `sticky_entropy(...)` for sticky answers."""
+    return pick(answer, decide(answer, client), entropy)
+
+
+def pick(answer: DynamicAnswer, decision: Decision, entropy: int) -> Selection:
+    """The members `decision` answers with for this `entropy`."""
+    return _pick(
+        answer, decision.outcome, entropy, decision.rule_index, decision.scope_prefix, decision.reason
+    )
+
+
+def decide(answer: DynamicAnswer, client: ClientContext) -> Decision:
+    """Match `client` against the rules of `answer`."""
     outcome = answer.simple
     if outcome is not None:
         sticky = answer.sticky
         scope = 0 if sticky is None else min(_sticky_prefix(sticky, client.address), client.source_prefix)
-        return _pick(answer, outcome, entropy, 0, scope, answer.simple_reason)
-    return _select_by_rules(answer, client, entropy)
+        return Decision(outcome, 0, scope, answer.simple_reason)
+    return _decide_by_rules(answer, client)
 
 
-def _select_by_rules(answer: DynamicAnswer, client: ClientContext, entropy: int) -> Selection:
+def _decide_by_rules(answer: DynamicAnswer, client: ClientContext) -> Decision:
     address = client.address
     is_v6 = address.version == 6
     bits = 128 if is_v6 else 32
@@ -205,10 +240,10 @@ def _select_by_rules(answer: DynamicAnswer, client: ClientContext, entropy: int)
     keys: tuple[str, ...] | None = None
     for rule in answer.rules:
         if rule.catch_all:
-            return _target(answer, rule, rule.index, client, entropy, scope, rule.reason)
+            return _target(answer, rule, rule.index, client, scope, rule.reason)
         for network, mask, prefix, reason in rule.v6 if is_v6 else rule.v4:
             if value & mask == network:
-                return _target(answer, rule, rule.index, client, entropy, max(scope, prefix), reason)
+                return _target(answer, rule, rule.index, client, max(scope, prefix), reason)
             # The client is outside this subnet; the answer holds for every address that shares
             # its first differing bit, so the scope need not be longer than that.
             scope = max(scope, bits - (value ^ network).bit_length() + 1)
@@ -224,12 +259,12 @@ def _select_by_rules(answer: DynamicAnswer, client: ClientContext, entropy: int)
             for key in keys:
                 matched = geo_reasons.get(key)
                 if matched is not None:
-                    return _target(answer, rule, rule.index, client, entropy, scope, matched)
+                    return _target(answer, rule, rule.index, client, scope, matched)
     default = answer.static_default
     if default is not None:
-        return _pick(answer, default, entropy, None, _final_scope(answer, client, scope), default.reason)
+        return Decision(default, None, _final_scope(answer, client, scope), default.reason)
     first = answer.rules[0]
-    return _target(answer, first, None, client, entropy, scope, f"no rule matched: as {first.reason}")
+    return _target(answer, first, None, client, scope, f"no rule matched: as {first.reason}")
 
 
 def _final_scope(answer: DynamicAnswer, client: ClientContext, scope: int) -> int:
@@ -244,16 +279,15 @@ def _target(
     rule: CompiledRule,
     rule_index: int | None,
     client: ClientContext,
-    entropy: int,
     scope: int,
     reason: str,
-) -> Selection:
-    """Answer from `rule`; `reason` already names the outcome unless the rule is `nearest`."""
+) -> Decision:
+    """The decision for `rule`; `reason` already names the outcome unless the rule is `nearest`."""
     outcome = rule.outcome
     if outcome is None:
         outcome, scope, how = _nearest(rule.nearest, client, scope)
         reason = f"{reason}: {how}: {outcome.reason}"
-    return _pick(answer, outcome, entropy, rule_index, _final_scope(answer, client, scope), reason)
+    return Decision(outcome, rule_index, _final_scope(answer, client, scope), reason)
 
 
 def _nearest(

@@ -28,17 +28,68 @@ __all__ = ["Answer", "Node", "Referral", "Snapshot", "StaticAnswer", "ZoneSnapsh
 class StaticAnswer:
     rdtype: int
     ttl: int
-    rdatas: tuple[bytes, ...]  # for re-owning the records (CNAME chains, wildcard-free AXFR, glue)
     answer_wire: bytes  # every record with owner 0xC00C, in the order given
     count: int
+
+    @property
+    def rdatas(self) -> tuple[bytes, ...]:
+        """The rdata of each record, for re-owning them (CNAME chains, glue, zone transfers).
+
+        Read back from `answer_wire` rather than kept: only slow paths need it, and a node serving
+        a million names saves a tuple and a bytes object per name.
+        """
+        wire = self.answer_wire
+        rdatas = []
+        pos = 0
+        while pos < len(wire):
+            # Each record: 2-byte owner pointer, type, class, TTL (8 bytes), rdlength, rdata.
+            length = (wire[pos + 10] << 8) | wire[pos + 11]
+            rdatas.append(wire[pos + 12 : pos + 12 + length])
+            pos += 12 + length
+        return tuple(rdatas)
 
 
 Answer: TypeAlias = StaticAnswer | DynamicAnswer
 
 
-@dataclass(frozen=True, slots=True)
 class Node:
-    rrsets: Mapping[int, Answer]  # by record type code
+    """The record sets of one owner name, by type code.
+
+    Most names hold one record set: such a node keeps just that answer (a per-name dict costs
+    ~160 bytes, the bulk of a node's memory when a zone has a million names); `rrsets` builds the
+    mapping on demand for the slow paths, `get` answers without building anything.
+    """
+
+    __slots__ = ("_held",)
+
+    def __init__(self, rrsets: Mapping[int, Answer]) -> None:
+        answers = tuple(rrsets.values())
+        self._held: Answer | tuple[Answer, ...] = answers[0] if len(answers) == 1 else answers
+
+    @property
+    def rrsets(self) -> Mapping[int, Answer]:
+        held = self._held
+        if isinstance(held, tuple):
+            return {answer.rdtype: answer for answer in held}
+        return {held.rdtype: held}
+
+    def get(self, rdtype: int) -> Answer | None:
+        held = self._held
+        if isinstance(held, tuple):
+            for answer in held:
+                if answer.rdtype == rdtype:
+                    return answer
+            return None
+        return held if held.rdtype == rdtype else None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and self.rrsets == other.rrsets
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.rrsets))
+
+    def __repr__(self) -> str:
+        return f"Node({dict(self.rrsets)!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,11 +79,11 @@ def iter_transfer_rrsets(zone: ZoneSnapshot, docs: Mapping[str, Any]) -> Iterato
     slice at a time."""
     apex = zone.name
     for owner in sorted(zone.nodes, key=_order_key):
-        node = zone.nodes[owner]
-        for code in sorted(node.rrsets):
+        rrsets = zone.nodes[owner].rrsets  # built on demand by compact nodes: once per name
+        for code in sorted(rrsets):
             if code == _SOA:
                 continue
-            answer = node.rrsets[code]
+            answer = rrsets[code]
             if isinstance(answer, StaticAnswer):
                 yield TransferRRset(owner, code, answer.ttl, answer.rdatas)
                 continue

@@ -55,9 +55,9 @@ def static_answer(
 def _build_static(head: bytes, rdtype: int, ttl: int, rdatas: tuple[bytes, ...]) -> StaticAnswer:
     if len(rdatas) == 1:  # most record sets have one value; skip the list and the join
         rdata = rdatas[0]
-        return StaticAnswer(rdtype, ttl, rdatas, head + len(rdata).to_bytes(2, "big") + rdata, 1)
+        return StaticAnswer(rdtype, ttl, head + len(rdata).to_bytes(2, "big") + rdata, 1)
     wire = b"".join([head + len(rdata).to_bytes(2, "big") + rdata for rdata in rdatas])
-    return StaticAnswer(rdtype, ttl, rdatas, wire, len(rdatas))
+    return StaticAnswer(rdtype, ttl, wire, len(rdatas))
 
 
 def _soa(

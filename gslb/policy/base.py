@@ -7,8 +7,9 @@ copying) and strict about unknown fields (a typo must be an error, never silentl
 from __future__ import annotations
 
 import re
+import sys
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -17,6 +18,19 @@ MAX_TTL = 2**31 - 1  # RFC 2181 section 8
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    # pydantic gives every instance its own set of the field names it was given: 216 bytes, a
+    # quarter of a record set's memory when a node holds a million. Instances given the same
+    # fields share one set instead. Safe because models are frozen and pydantic copies the set
+    # before changing it (model_copy); a bounded intern table (one entry per combination of
+    # fields actually used), not state that changes behaviour.
+    _shared_fields_sets: ClassVar[dict[frozenset[str], set[str]]] = {}
+
+    def model_post_init(self, context: Any, /) -> None:
+        given = self.__pydantic_fields_set__
+        shared = self._shared_fields_sets.setdefault(frozenset(given), given)
+        if shared is not given:
+            object.__setattr__(self, "__pydantic_fields_set__", shared)
 
     def to_body(self) -> dict:
         """The canonical JSON body stored for this document (defaults omitted for compact storage)."""
@@ -64,7 +78,9 @@ def normalize_fqdn(value: str) -> str:
             )
         if label == "*" and index != 0:
             raise ValueError(f"{value!r}: '*' is only allowed as the leftmost label")
-    return name
+    # Interned: a zone's name is repeated in every one of its record sets (and targets repeat),
+    # so a node holding a million record sets keeps one copy instead of a million.
+    return sys.intern(name)
 
 
 def _hostname(value: str) -> str:

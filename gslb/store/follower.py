@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 
 from gslb.store.errors import StoreError
 from gslb.store.store import Store
@@ -35,15 +35,24 @@ class Follower:
 
     `docs` is updated in place between listener calls (and replaced on a reload): read it
     synchronously, or copy what you need before awaiting.
+
+    With `retain_docs=False` the follower is a conduit, not a mirror: during a listener call
+    `docs` holds only the documents of that batch (every document after a reload, the changed
+    ones otherwise; deleted ones are absent), and it is emptied afterwards. A consumer that keeps
+    its own parsed form (the DNS snapshot feed) so avoids holding every document twice, and may
+    `take_docs()` to free them while it works.
     """
 
-    def __init__(self, store: Store, *, block_ms: int = 1000, read_count: int = READ_COUNT) -> None:
+    def __init__(
+        self, store: Store, *, block_ms: int = 1000, read_count: int = READ_COUNT, retain_docs: bool = True
+    ) -> None:
         if block_ms < 1:
             raise ValueError("block_ms must be at least 1 (0 would block forever and stall stop())")
         self._store = store
         self._block_ms = block_ms
         self._read_count = read_count
-        self._docs: dict[str, StoredDoc] = {}
+        self._retain_docs = retain_docs
+        self._docs: MutableMapping[str, StoredDoc] = {}
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
         self._advanced = asyncio.Condition()
@@ -58,6 +67,17 @@ class Follower:
     @property
     def docs(self) -> Mapping[str, StoredDoc]:
         return self._docs
+
+    @property
+    def retains_docs(self) -> bool:
+        return self._retain_docs
+
+    def take_docs(self) -> MutableMapping[str, StoredDoc]:
+        """Hand the current batch's documents to the caller (followers with retain_docs=False only)."""
+        if self._retain_docs:
+            raise RuntimeError("take_docs() is for followers created with retain_docs=False")
+        docs, self._docs = self._docs, {}
+        return docs
 
     @property
     def connected(self) -> bool:
@@ -226,9 +246,10 @@ class Follower:
 
     async def _reload(self) -> None:
         dump = await self._store.load_all()
-        self._docs = dict(dump.docs)
+        self._docs = dump.docs  # decoded as read (EncodedDocs): never all at once for the feed
         self.rev = dump.rev
         self.commit_id = dump.commit_id
+        del dump  # a consumer may take_docs() and free them while the listeners run
         self._loaded = True
         self.reloads += 1
         await self._notify(None)
@@ -244,6 +265,8 @@ class Follower:
             except Exception:
                 log.exception("store listener %r failed at revision %d; following on", listener, self.rev)
         self._notifying = False
+        if not self._retain_docs:
+            self._docs = {}
         # After the listeners: whoever waits for a revision may rely on its consequences being in place.
         async with self._advanced:
             self._advanced.notify_all()

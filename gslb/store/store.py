@@ -34,7 +34,18 @@ from gslb.store.errors import (
     StoreUnavailableError,
 )
 from gslb.store.keys import KeySpace
-from gslb.store.types import Change, ChangeEntry, Delete, DocRef, Head, Op, Put, StateDump, StoredDoc
+from gslb.store.types import (
+    Change,
+    ChangeEntry,
+    Delete,
+    DocRef,
+    EncodedDocs,
+    Head,
+    Op,
+    Put,
+    StateDump,
+    StoredDoc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +57,9 @@ RETRY_BACKOFF_BASE = 0.004
 RETRY_BACKOFF_CAP = 0.5
 # A blocking feed read that outlives its BLOCK time by this much means a dead (not closed) connection.
 FEED_READ_GRACE = 5.0
+# Stores with more documents than this are loaded in pages of this many (see Store.load_all).
+LOAD_PAGE = 10_000
+LOAD_ATTEMPTS = 5
 ENTRY_FIELD = b"entry"
 
 
@@ -203,17 +217,72 @@ class Store:
         return [found[key] for key in keys if key in found]
 
     async def load_all(self) -> StateDump:
-        """Every document and the revision they are at, read in one MULTI/EXEC (never two revisions)."""
+        """Every document and the revision they are at (never a mix of two revisions).
+
+        A small store is read in one MULTI/EXEC. A large one is read in pages (HSCAN) so that no
+        single reply is hundreds of megabytes (which blocks Redis for everyone and outlasts client
+        timeouts); the pages may straddle writes, so the change feed from the revision read first
+        is replayed over them, which makes the result exactly the store at the last revision
+        replayed. If the feed cannot cover the scan (trimmed, or a commit too big for it), the
+        scan is retried, and after LOAD_ATTEMPTS the store is read atomically after all.
+        """
+        async with self._errors("load all documents"):
+            size = await self.client.hlen(self.keys.docs())
+        if size > LOAD_PAGE:
+            for _ in range(LOAD_ATTEMPTS):
+                dump = await self._load_paged()
+                if dump is not None:
+                    return dump
+            log.warning("the store kept changing under a paged load; reading it in one transaction")
+        return await self._load_atomic()
+
+    async def _load_atomic(self) -> StateDump:
         async with self._errors("load all documents"), self.client.pipeline(transaction=True) as pipe:
             pipe.get(self.keys.revision())
             pipe.get(self.keys.head_commit())
             pipe.hgetall(self.keys.docs())
             raw_rev, raw_head, everything = await pipe.execute()
-        docs = {}
-        for raw_key, raw in everything.items():
-            key = text(raw_key)
-            docs[key] = decode_envelope(key, raw)
+        docs = EncodedDocs(decode_envelope)
+        while everything:
+            raw_key, raw = everything.popitem()  # the reply shrinks as the documents are filed
+            docs.set_encoded(text(raw_key), raw if isinstance(raw, bytes) else raw.encode())
         return StateDump(int(raw_rev or 0), docs, optional_text(raw_head))
+
+    async def _load_paged(self) -> StateDump | None:
+        """A paged load made consistent by the feed, or None when the feed cannot cover it."""
+        async with self._errors("load all documents"), self.client.pipeline(transaction=True) as pipe:
+            pipe.get(self.keys.revision())
+            pipe.get(self.keys.head_commit())
+            raw_rev, raw_head = await pipe.execute()
+        rev = int(raw_rev or 0)
+        commit_id = optional_text(raw_head)
+        docs = EncodedDocs(decode_envelope)
+        cursor = 0
+        while True:
+            async with self._errors("load all documents"):
+                cursor, page = await self.client.hscan(self.keys.docs(), cursor, count=LOAD_PAGE)
+            assert isinstance(page, dict)  # redis-py types HSCAN's page as list | dict; it is a dict
+            for raw_key, raw in page.items():
+                docs.set_encoded(text(raw_key), raw if isinstance(raw, bytes) else raw.encode())
+            if not cursor:
+                break
+        while True:
+            entries = await self.changes_since(rev, count=LOAD_PAGE)
+            if entries is None:
+                return None
+            if not entries:
+                return StateDump(rev, docs, commit_id)
+            for entry in entries:
+                if entry.reload:
+                    return None
+                for change in entry.changes:
+                    key = change.ref.key
+                    if change.op == "delete" or change.body is None:
+                        docs.pop(key, None)
+                    else:
+                        docs[key] = StoredDoc(change.ref, change.tenant, entry.rev, change.body)
+                rev = entry.rev
+                commit_id = entry.commit_id
 
     # --- the change feed ----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ the policy model (validation happens a layer above).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -180,10 +181,53 @@ class Head:
     commit_id: str | None = None
 
 
+class EncodedDocs(MutableMapping[str, StoredDoc]):
+    """Documents as the store returned them, each decoded on first access (and kept decoded).
+
+    A node loading a million documents holds them encoded (~150 bytes each) rather than as
+    dictionaries (~900 bytes each); a consumer that pops them one at a time (the snapshot feed)
+    never has more than one decoded at once.
+    """
+
+    __slots__ = ("_decode", "_items")
+
+    def __init__(self, decode: Callable[[str, bytes], StoredDoc]) -> None:
+        self._decode = decode
+        self._items: dict[str, bytes | StoredDoc] = {}
+
+    def set_encoded(self, key: str, raw: bytes) -> None:
+        self._items[key] = raw
+
+    def __getitem__(self, key: str) -> StoredDoc:
+        item = self._items[key]
+        if isinstance(item, bytes):
+            item = self._items[key] = self._decode(key, item)
+        return item
+
+    def __setitem__(self, key: str, doc: StoredDoc) -> None:
+        self._items[key] = doc
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def popitem(self) -> tuple[str, StoredDoc]:
+        key, item = self._items.popitem()
+        return key, self._decode(key, item) if isinstance(item, bytes) else item
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class StateDump:
     """Every document at one revision (keyed by ref.key), read consistently."""
 
     rev: int
-    docs: dict[str, StoredDoc] = field(default_factory=dict)
+    docs: MutableMapping[str, StoredDoc] = field(default_factory=dict)
     commit_id: str | None = None  # of the commit at `rev`, so a follower can check what comes next

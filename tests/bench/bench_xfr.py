@@ -25,6 +25,7 @@ import yaml
 
 from gslb.dns.tsig_keys import parse_tsig_keys
 from gslb.dns.xfr import TransferServer
+from gslb.dns.zone_policy import PolicySetZonePolicy
 from gslb.engine import compile_policy
 from gslb.policy import PolicySet, parse_document
 
@@ -151,7 +152,7 @@ def main() -> None:
     policy = build(args.records, args.dynamic)
     snapshot = compile_policy(policy, {})
     keys = parse_tsig_keys(f"bench-key: {{algorithm: hmac-sha256, secret: {SECRET}}}")
-    server = TransferServer(lambda: (snapshot, policy), keys)
+    server = TransferServer(lambda: snapshot, PolicySetZonePolicy(policy), keys)
     key = dns.tsig.Key("bench-key.", SECRET, "hmac-sha256")
     for label in ("first (builds the record sets)", "again (cached per zone version)"):
         query = dns.message.make_query(ZONE, "AXFR")

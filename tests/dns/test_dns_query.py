@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import dns.edns
 import dns.flags
@@ -12,7 +11,6 @@ import dns.rcode
 import pytest
 from test_dns_responder_support import ask, ecs_of, query, responder, texts
 
-from geodata.build import build_mmdb_from_csv, demo_csv_path
 from geodata.lookup import GeoDatabase
 
 CLIENT = "192.0.2.99"
@@ -30,13 +28,6 @@ def parsed(packet: bytes, **kwargs: object) -> dns.message.Message:
 
 def header(packet: bytes) -> tuple[int, ...]:
     return struct.unpack("!HHHHHH", packet[:12])
-
-
-@pytest.fixture(scope="module")
-def demo_geo(tmp_path_factory: pytest.TempPathFactory) -> GeoDatabase:
-    path: Path = tmp_path_factory.mktemp("geo") / "demo.mmdb"
-    build_mmdb_from_csv(demo_csv_path(), path, build_epoch=1_700_000_000)
-    return GeoDatabase.open(path)
 
 
 # --- packets we do not answer or cannot parse -------------------------------------------------

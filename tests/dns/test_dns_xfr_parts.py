@@ -17,6 +17,7 @@ import pytest
 
 from gslb.dns.notify import Notifier
 from gslb.dns.tsig_keys import TsigKeyError, load_tsig_keys, parse_tsig_keys
+from gslb.dns.zone_policy import PolicySetZonePolicy
 from gslb.engine import compile_policy
 from gslb.importer import export_policy_yaml, load_policy_yaml
 from gslb.policy import PolicyError, PolicySet, parse_document
@@ -148,7 +149,9 @@ async def wait(predicate: Any, timeout: float = 3.0) -> None:
 async def test_notify_is_retried_with_backoff_until_answered_and_only_on_serial_change() -> None:
     peer, port = await secondary(ignore=2)
     policy = zone_policy([f"127.0.0.1:{port}"], revision=7)
-    notifier = Notifier(lambda: policy, parse_tsig_keys(f"xfr-key: {{secret: {SECRET}}}"), timeout=0.05)
+    notifier = Notifier(
+        PolicySetZonePolicy(policy), parse_tsig_keys(f"xfr-key: {{secret: {SECRET}}}"), timeout=0.05
+    )
     try:
         notifier.snapshot_changed(compile_policy(policy, {}))
         await wait(lambda: notifier.stats.acknowledged == 1 and notifier.pending == 0)
@@ -169,7 +172,7 @@ async def test_notify_gives_up_after_its_attempts_and_stops_on_refusal() -> None
     targets = [f"127.0.0.1:{silent.getsockname()[1]}", f"127.0.0.1:{refusing_port}"]
     policy = zone_policy(targets, revision=3)
     keys = parse_tsig_keys(f"xfr-key: {{secret: {SECRET}}}")
-    notifier = Notifier(lambda: policy, keys, timeout=0.02, attempts=3)
+    notifier = Notifier(PolicySetZonePolicy(policy), keys, timeout=0.02, attempts=3)
     try:
         notifier.snapshot_changed(compile_policy(policy, {}))
         await wait(lambda: notifier.pending == 0)
@@ -189,7 +192,15 @@ async def test_notify_is_bounded_superseded_and_needs_the_key() -> None:
     keys = parse_tsig_keys(f"xfr-key: {{secret: {SECRET}}}")
     first, second = zone_policy([target], revision=1), zone_policy([target], revision=2)
     current = first
-    notifier = Notifier(lambda: current, keys, timeout=5, max_pending=1)
+
+    class Current:
+        def zone(self, name: str) -> Any:
+            return current.zones().get(name)
+
+        def records(self, name: str) -> Any:
+            return {}
+
+    notifier = Notifier(Current(), keys, timeout=5, max_pending=1)
     try:
         notifier.snapshot_changed(compile_policy(first, {}))
         current = second
@@ -204,7 +215,7 @@ async def test_notify_is_bounded_superseded_and_needs_the_key() -> None:
     assert notifier.pending == 0
 
     unknown = zone_policy([target], revision=4, key="missing-key")
-    notifier = Notifier(lambda: unknown, keys, timeout=0.02)
+    notifier = Notifier(PolicySetZonePolicy(unknown), keys, timeout=0.02)
     notifier.snapshot_changed(compile_policy(unknown, {}))
     await wait(lambda: notifier.pending == 0)
     assert notifier.stats.dropped == 1 and notifier.stats.sent == 0
@@ -245,7 +256,7 @@ def test_transfer_networks_limit_who_may_transfer() -> None:
     policy = PolicySet.from_specs(imported.specs, revision=5)
     snapshot = compile_policy(policy, {})
     keys = parse_tsig_keys(f"xfr-key: {{secret: {SECRET}}}")
-    server = TransferServer(lambda: (snapshot, policy), keys)
+    server = TransferServer(lambda: snapshot, PolicySetZonePolicy(policy), keys)
 
     def first_answer(client: str) -> dns.message.Message:
         query = dns.message.make_query(ZONE, "AXFR")

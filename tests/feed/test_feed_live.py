@@ -87,7 +87,16 @@ async def test_health_state_change_recompiles_dynamic_answers(stores: Any) -> No
             },
         },
     )
-    await policy_store.apply([parse_document(kind, body) for kind, body in BASE] + [dynamic])
+    other_zone = [
+        parse_document("zone", {"name": "example.net.", "tenant": "acme"}),
+        parse_document(
+            "rrset", {"zone": "example.net.", "name": "@", "type": "NS", "values": ["ns1.example.com."]}
+        ),
+        parse_document(
+            "rrset", {"zone": "example.net.", "name": "www", "type": "A", "values": ["192.0.2.7"]}
+        ),
+    ]
+    await policy_store.apply([parse_document(kind, body) for kind, body in BASE] + [dynamic, *other_zone])
     feed = SnapshotFeed(node, block_ms=500)
     await feed.start()
     try:
@@ -102,11 +111,14 @@ async def test_health_state_change_recompiles_dynamic_answers(stores: Any) -> No
             return select(answer, ClientContext(ip_address("192.0.2.99"), None, 32), 1).pool  # type: ignore[arg-type]
 
         assert pool_for_client() == "main"
+        untouched = feed.snapshot.zones["example.net."]
         revision = await writer.commit(
             [Put(DocRef("health", "acme/web/192.0.2.10"), "acme", {"state": "down"})]
         )
         await feed.wait_for(revision, timeout=2)
         assert pool_for_client() == "backup"
+        # Only the zone whose answers depend on that state was recompiled, not the whole tenant.
+        assert feed.snapshot.zones["example.net."] is untouched
     finally:
         await feed.stop()
 
