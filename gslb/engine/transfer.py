@@ -66,19 +66,18 @@ def _encode(rdtype: str, value: str) -> bytes:
     return encode_name(value)
 
 
-def _order_key(owner: str) -> str:
-    # The name reversed: the apex first (it is a prefix of every other reversed name) and names
-    # grouped by the subtree they are in. AXFR lets records come in any order; a stable one makes
-    # transfers comparable, and a string slice keeps sorting 100,000 names cheap.
-    return owner[::-1]
-
-
 def iter_transfer_rrsets(zone: ZoneSnapshot, docs: Mapping[str, Any]) -> Iterator[TransferRRset]:
     """Every record set of `zone` but the SOA, apex first; `docs` are the policy documents by store
     key (the dynamic record sets are read from there). A generator, so a large zone can be built a
     slice at a time."""
     apex = zone.name
-    for owner in sorted(zone.nodes, key=_order_key):
+    # Apex first, then by name: AXFR lets records come in any order, a stable one makes transfers
+    # comparable, and a plain string sort keeps 100,000 names at a few milliseconds.
+    owners = sorted(zone.nodes)
+    if apex in zone.nodes:
+        owners.remove(apex)
+        owners.insert(0, apex)
+    for owner in owners:
         rrsets = zone.nodes[owner].rrsets  # built on demand by compact nodes: once per name
         for code in sorted(rrsets):
             if code == _SOA:

@@ -25,8 +25,9 @@ import yaml
 
 from gslb.dns.tsig_keys import parse_tsig_keys
 from gslb.dns.xfr import TransferServer
-from gslb.dns.zone_policy import PolicySetZonePolicy
+from gslb.dns.zone_policy import IndexZonePolicy
 from gslb.engine import compile_policy
+from gslb.engine.index import PolicyIndex
 from gslb.policy import PolicySet, parse_document
 
 ZONE = "bench.example."
@@ -151,8 +152,11 @@ def main() -> None:
     args = parser.parse_args()
     policy = build(args.records, args.dynamic)
     snapshot = compile_policy(policy, {})
+    index = PolicyIndex()  # what a node's feed holds
+    for key, spec in policy.docs.items():
+        index.put(key, spec)
     keys = parse_tsig_keys(f"bench-key: {{algorithm: hmac-sha256, secret: {SECRET}}}")
-    server = TransferServer(lambda: snapshot, PolicySetZonePolicy(policy), keys)
+    server = TransferServer(lambda: snapshot, IndexZonePolicy(lambda: index), keys)
     key = dns.tsig.Key("bench-key.", SECRET, "hmac-sha256")
     for label in ("first (builds the record sets)", "again (cached per zone version)"):
         query = dns.message.make_query(ZONE, "AXFR")

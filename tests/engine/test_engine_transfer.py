@@ -40,7 +40,7 @@ POOLS: dict[str, Any] = {
 RULES = [{"geos": ["EU"], "pool": "eu"}, {"pool": "us"}]
 
 
-def test_transfer_lists_every_record_set_but_the_soa_in_canonical_order() -> None:
+def test_transfer_lists_every_record_set_but_the_soa_apex_first() -> None:
     built = policy(
         rrset("www", "A", ["192.0.2.1"]),
         rrset("a.b", "TXT", ["deep"]),
@@ -57,7 +57,7 @@ def test_transfer_lists_every_record_set_but_the_soa_in_canonical_order() -> Non
     assert content[("a.b.example.com.", "TXT")] == ['"deep"']
     assert content[("geo.example.com.", "A")] == ["192.0.2.10", "192.0.2.12"]
     owners = [owner for owner, _type in content]
-    assert owners.index("a.b.example.com.") < owners.index("geo.example.com."), "sorted by reversed labels"
+    assert owners[1:] == sorted(owners[1:]), "then sorted by name"
 
 
 def test_fail_open_set_ignores_health_and_follows_the_engine_semantics() -> None:
@@ -99,3 +99,19 @@ def test_health_changes_answers_but_neither_the_transfer_nor_the_serial() -> Non
     changed = built.with_changes([parse_document(*rrset("new", "A", ["192.0.2.99"]))], revision=6)
     after = recompile(unhealthy, changed, {key: False}, zones=[ZONE], revision=6)
     assert after.zones[ZONE].serial == 6, "a content change moves the serial to the revision"
+
+
+def test_the_nodes_index_recompile_keeps_the_serial_for_health_only_changes() -> None:
+    from gslb.engine.index import PolicyIndex, compile_index, recompile_index
+
+    built = policy(rrset("geo", "A", dynamic={"pools": POOLS, "rules": RULES}), revision=4)
+    index = PolicyIndex()
+    for key, spec in built.docs.items():
+        index.put(key, spec)
+    before = compile_index(index, {}, revision=4)
+    key = member_health_key("acme", "web", "192.0.2.10")
+    after = recompile_index(before, index, {key: False}, zones=[ZONE], revision=5, keep_serial=[ZONE])
+    assert after.zones[ZONE] is not before.zones[ZONE] and after.zones[ZONE].serial == 4
+    index.put("rrset:example.com./new/A", parse_document(*rrset("new", "A", ["192.0.2.99"])))
+    changed = recompile_index(after, index, {key: False}, zones=[ZONE], revision=6)
+    assert changed.zones[ZONE].serial == 6
