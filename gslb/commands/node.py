@@ -40,6 +40,7 @@ class NodeSettings:
     workers: int = 1
     tsig_keys: Path | None = None  # TSIG key file for zone transfers and NOTIFY
     query_log: str | None = None  # file for one JSON line per query ("-": stdout); None: off
+    forward: Any = None  # gslb.dns.forward.forwarder.ForwardSettings, or None: REFUSED outside our zones
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -133,15 +134,23 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
                 query_log = _open_query_log(settings.query_log)
                 await query_log.start()
                 collectors.append(query_log)
+            forwarder = None
+            if settings.forward is not None and settings.dns:
+                from gslb.dns.forward.forwarder import Forwarder
+
+                forwarder = Forwarder(settings.forward)
+                collectors.append(forwarder)
             listeners = None
             if settings.dns:
-                listeners, transfers = await _start_dns(settings, feed, metrics, keys, query_log)
+                listeners, transfers = await _start_dns(settings, feed, metrics, keys, query_log, forwarder)
                 closers.append(listeners.close)
                 notifier = None
                 if worker == 0:  # one NOTIFY per change and secondary, not one per worker
                     notifier = _start_notifier(feed, keys)
                     closers.append(notifier.stop)
                 collectors.append(_transfer_metrics(transfers, notifier))
+            if forwarder is not None:
+                closers.append(forwarder.close)
             if query_log is not None:
                 closers.append(query_log.close)  # after the listeners: the last answers get logged
             if settings.http is not None and worker == 0:
@@ -225,7 +234,12 @@ def _open_query_log(path: str) -> Any:
 
 
 async def _start_dns(
-    settings: NodeSettings, feed: Any, metrics: Any, keys: Any, query_log: Any = None
+    settings: NodeSettings,
+    feed: Any,
+    metrics: Any,
+    keys: Any,
+    query_log: Any = None,
+    forwarder: Any = None,
 ) -> Any:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
@@ -245,7 +259,11 @@ async def _start_dns(
         except GeoDataError as exc:
             raise UserFacingError(str(exc)) from None
     # partial(getattr) rather than a lambda: called once per query, it is a C call, not a frame.
-    responder: Any = Responder(partial(getattr, feed, "snapshot"), geo=geo)
+    responder: Any = Responder(
+        partial(getattr, feed, "snapshot"),
+        geo=geo,
+        outside=forwarder.handle if forwarder is not None else None,
+    )
     if query_log is not None:
         from gslb.dns.query_log import LoggedResponder
 

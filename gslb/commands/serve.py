@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gslb.commands.common import store_settings
+from gslb.commands.forward_options import add_forward_options, forward_settings
 from gslb.commands.node import NodeSettings, ensure_demo_geoip, parse_host_port, run_workers
 from gslb.demo import DEMO_TENANT
 
@@ -79,6 +80,7 @@ def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[st
         metavar="FILE",
         help="append one JSON line per answered query to FILE ('-': standard output); off by default",
     )
+    add_forward_options(parser)
     parser.set_defaults(default_listen=default_listen)
 
 
@@ -96,6 +98,7 @@ def _settings(args: argparse.Namespace) -> NodeSettings:
         workers=args.workers,
         tsig_keys=Path(args.tsig_keys) if args.tsig_keys else None,
         query_log=args.query_log,
+        forward=forward_settings(args),
     )
 
 

@@ -17,7 +17,10 @@ import logging
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
+
+from gslb.dns.message import Deferred
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,29 @@ MAX_UDP_QUERY = 4096
 
 
 class Answerer(Protocol):
-    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | None: ...
+    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | Deferred | None: ...
+
+
+def send_later(
+    deferred: Deferred, send: Callable[[bytes], None], pending: set[asyncio.Future[bytes | None]]
+) -> None:
+    """Await a response computed off the hot path (a forwarded query), then `send` it."""
+    future = asyncio.ensure_future(deferred)
+    pending.add(future)
+
+    def done(finished: asyncio.Future[bytes | None]) -> None:
+        pending.discard(finished)
+        if finished.cancelled():
+            return
+        error = finished.exception()
+        if error is not None:
+            log.error("a deferred DNS answer failed: %r", error)
+            return
+        response = finished.result()
+        if response is not None:
+            send(response)
+
+    future.add_done_callback(done)
 
 
 class Transfers(Protocol):
@@ -100,13 +125,14 @@ class UdpDnsReader:
     as a router would; the client retries.
     """
 
-    __slots__ = ("_answer", "_batch", "_loop", "_sock", "dropped_sends")
+    __slots__ = ("_answer", "_batch", "_loop", "_pending", "_sock", "dropped_sends")
 
     def __init__(self, sock: socket.socket, answerer: Answerer, *, batch: int = UDP_BATCH) -> None:
         self._sock = sock
         self._answer = answerer.answer
         self._batch = batch
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: set[asyncio.Future[bytes | None]] = set()
         self.dropped_sends = 0
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -117,6 +143,8 @@ class UdpDnsReader:
         if self._loop is not None:
             self._loop.remove_reader(self._sock.fileno())
             self._loop = None
+        for future in list(self._pending):
+            future.cancel()
         self._sock.close()
 
     def _drain(self) -> None:
@@ -132,13 +160,25 @@ class UdpDnsReader:
                 log.debug("udp receive error: %s", exc)
                 continue
             response = answer(data, addr[0], tcp=False)
-            if response is not None:
-                try:
-                    sendto(response, addr)
-                except (BlockingIOError, InterruptedError):
-                    self.dropped_sends += 1
-                except OSError as exc:
-                    log.debug("udp send to %s failed: %s", addr[0], exc)
+            if response is None:
+                continue
+            if not isinstance(response, bytes):
+                send_later(response, partial(self._send, addr=addr), self._pending)
+                continue
+            try:
+                sendto(response, addr)
+            except (BlockingIOError, InterruptedError):
+                self.dropped_sends += 1
+            except OSError as exc:
+                log.debug("udp send to %s failed: %s", addr[0], exc)
+
+    def _send(self, response: bytes, addr: tuple[str, int]) -> None:
+        try:
+            self._sock.sendto(response, addr)
+        except (BlockingIOError, InterruptedError):
+            self.dropped_sends += 1
+        except OSError as exc:
+            log.debug("udp send to %s failed: %s", addr[0], exc)
 
 
 class TcpDnsProtocol(asyncio.Protocol):
@@ -160,6 +200,8 @@ class TcpDnsProtocol(asyncio.Protocol):
         self._transfer: asyncio.Task[None] | None = None
         self._writable = asyncio.Event()  # clear while the transport's write buffer is full
         self._writable.set()
+        self._pending: set[asyncio.Future[bytes | None]] = set()
+        self._held: list[bytes] = []  # deferred answers finished during a transfer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
@@ -173,6 +215,8 @@ class TcpDnsProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
+        for future in list(self._pending):
+            future.cancel()
         if self._idle is not None:
             self._idle.cancel()
         if self._transfer is not None:
@@ -208,8 +252,11 @@ class TcpDnsProtocol(asyncio.Protocol):
             if response is None:
                 self.close()  # not a query we will answer: RFC 7766 lets us close
                 return
-            if self._transport is not None:
-                self._transport.write(len(response).to_bytes(2, "big") + response)
+            if not isinstance(response, bytes):
+                # RFC 7766 section 6.2.1.1: responses may come back out of order.
+                send_later(response, self._write, self._pending)
+                continue
+            self._write(response)
         self._arm_idle()
 
     def _start_transfer(self, packet: bytes) -> None:
@@ -244,7 +291,19 @@ class TcpDnsProtocol(asyncio.Protocol):
                 messages_close()
             self._transfer = None
         if self._transport is not None and not self._transport.is_closing():
+            held, self._held = self._held, []
+            for response in held:  # forwarded answers that completed while the transfer ran
+                self._write(response)
             self._process()  # queries that arrived during the transfer; re-arms the idle timer
+
+    def _write(self, response: bytes) -> None:
+        if self._transfer is not None:
+            # Never inside a transfer's message stream (RFC 5936 section 2.2: its messages are one
+            # response); sent when it ends.
+            self._held.append(response)
+            return
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(len(response).to_bytes(2, "big") + response)
 
     def _arm_idle(self) -> None:
         if self._idle is not None:

@@ -6,7 +6,8 @@ Everything is plain ints and `struct` so the hot path never touches dnspython.
 from __future__ import annotations
 
 import struct
-from typing import Final, NamedTuple
+from collections.abc import Awaitable
+from typing import Final, NamedTuple, TypeAlias
 
 __all__ = [
     "FLAG_AA",
@@ -77,6 +78,11 @@ class MalformedQuery(Exception):
         super().__init__(why)
         self.question = question
         self.opt_parsed = opt_parsed
+
+
+# A response not known yet (a forwarded query): the listener awaits it off the hot path and sends
+# what it gives (None: nothing to send).
+Deferred: TypeAlias = Awaitable[bytes | None]
 
 
 class QueryInfo(NamedTuple):

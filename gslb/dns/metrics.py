@@ -17,7 +17,7 @@ import dns.rdatatype
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from gslb.dns.message import QueryInfo
+from gslb.dns.message import Deferred, QueryInfo
 
 # One query in 16 is timed: two clock reads and a bisect would cost a fifth of a memoised answer,
 # and a 1-in-16 sample of hundreds of thousands of queries a second describes latency as well.
@@ -95,24 +95,18 @@ class CountingAnswerer:
         self._latency = metrics.latency_counts
         self._seen = 0
 
-    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | None:
+    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | Deferred | None:
         seen = self._seen = self._seen + 1
-        if seen & LATENCY_SAMPLE_MASK != 1:  # the 1st, 17th, 33rd... query is timed
-            response, info = self._answer_with_info(packet, client_ip, tcp=tcp)
-            if info is None:
-                self._metrics.dropped += 1
-                return None
-            counts = self._tcp if tcp else self._udp
-            counts[info] = counts.get(info, 0) + 1
-            return response
-        started = perf_counter()
+        timed = seen & LATENCY_SAMPLE_MASK == 1  # the 1st, 17th, 33rd... query
+        started = perf_counter() if timed else 0.0
         response, info = self._answer_with_info(packet, client_ip, tcp=tcp)
         if info is None:
             self._metrics.dropped += 1
             return None
         counts = self._tcp if tcp else self._udp
         counts[info] = counts.get(info, 0) + 1
-        seconds = perf_counter() - started
-        self._latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        self._metrics.latency_sum += seconds
+        if timed:
+            seconds = perf_counter() - started
+            self._latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            self._metrics.latency_sum += seconds
         return response

@@ -31,7 +31,7 @@ import dns.rdatatype
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from gslb.dns.message import MalformedQuery, QueryInfo
+from gslb.dns.message import Deferred, MalformedQuery, QueryInfo
 from gslb.dns.query import name_key, read_question
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class LoggedResponder:
 
     def answer_with_info(
         self, packet: bytes, client_ip: str, *, tcp: bool
-    ) -> tuple[bytes, QueryInfo] | tuple[None, None]:
+    ) -> tuple[bytes | Deferred, QueryInfo] | tuple[None, None]:
         result = self._inner(packet, client_ip, tcp=tcp)
         info = result[1]
         if info is not None:

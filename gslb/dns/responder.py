@@ -48,6 +48,7 @@ from gslb.dns.message import (
     TYPE_IXFR,
     TYPE_MAILA,
     TYPE_MAILB,
+    Deferred,
     MalformedQuery,
     QueryInfo,
     ecs_option,
@@ -76,6 +77,11 @@ ClientEntry: TypeAlias = tuple[bytes, Callable[[int], bytes] | None, bytes, Quer
 # whether the key is the source address) for dynamic ones. One flat tuple shape: the hit path
 # indexes it without isinstance checks.
 CachedResponse: TypeAlias = tuple[bytes | None, Any, bool]
+
+
+# Takes a query for a name in no hosted zone: (packet, client_ip, qid, qflags, question, name_len,
+# qtype, qclass, edns, opt, limit) -> (response or a coroutine giving it, info) or (None, None).
+OutsideHandler: TypeAlias = Callable[..., Any]
 
 
 class GeoLookup(Protocol):
@@ -126,6 +132,7 @@ class Responder:
         "_max_udp",
         "_opt",
         "_opt_do",
+        "_outside",
         "_plan_cache_size",
         "_plans",
         "_plans_snapshot",
@@ -145,6 +152,7 @@ class Responder:
         random_bits: Callable[[], int] | None = None,
         plan_cache_size: int = DEFAULT_PLAN_CACHE,
         response_cache_size: int = DEFAULT_RESPONSE_CACHE,
+        outside: OutsideHandler | None = None,
     ) -> None:
         self._source = snapshot_source
         self._geo = geo
@@ -162,14 +170,16 @@ class Responder:
         self._responses: dict[bytes, CachedResponse] = {}
         self._remembered = 0
         self._response_cache_size = response_cache_size
+        # Names in no hosted zone: REFUSED, unless a forwarder takes them (gslb.dns.forward).
+        self._outside = outside
 
-    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | None:
+    def answer(self, packet: bytes, client_ip: str, *, tcp: bool) -> bytes | Deferred | None:
         """The response to `packet` from `client_ip`, or None to send nothing."""
         return self.answer_with_info(packet, client_ip, tcp=tcp)[0]
 
     def answer_with_info(
         self, packet: bytes, client_ip: str, *, tcp: bool
-    ) -> tuple[bytes, QueryInfo] | tuple[None, None]:
+    ) -> tuple[bytes | Deferred, QueryInfo] | tuple[None, None]:
         """(response, what to count) or (None, None) for packets to drop. Never raises."""
         snapshot = self._source()
         if snapshot is not self._plans_snapshot:
@@ -267,10 +277,15 @@ class Responder:
         opt: bytes,
         limit: int,
         tcp: bool,
-    ) -> tuple[bytes, QueryInfo]:
+    ) -> tuple[bytes | Deferred, QueryInfo] | tuple[None, None]:
         plan = self._plan(snapshot, question, name_len, qtype)
         if plan is None:  # no snapshot yet: not ready to answer anything
             return _refuse(qid, qflags, SERVFAIL, qtype, question, opt)
+        if self._outside is not None and plan.info.zone is None and plan.info.rcode == REFUSED:
+            qclass = (question[name_len + 2] << 8) | question[name_len + 3]
+            return self._outside(  # type: ignore[no-any-return]
+                packet, client_ip, qid, qflags, question, name_len, qtype, qclass, edns, opt, limit
+            )
         flags = plan.flags | (qflags & COPIED_FLAGS)
         answer = plan.dynamic
         if answer is None:

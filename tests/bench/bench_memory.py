@@ -90,6 +90,28 @@ async def fill(url: str, records: int, zones: int, values: int) -> None:
         await store.close()
 
 
+async def change_one(url: str, zone: int, record: int) -> None:
+    store = await open_store(url, data_dir=Path("/nonexistent"), prefix="gslb")
+    try:
+        name, rname = zone_name(zone), record_name(record)
+        body = {"zone": name, "name": rname, "type": "A", "values": ["192.0.2.250"]}
+        await store.commit([Put(DocRef("rrset", f"{name}/{rname}/A"), TENANT, body)], actor="bench")
+    finally:
+        await store.close()
+
+
+def update_latency(url: str, port: int, zone: int, record: int) -> float:
+    """Seconds from committing a change to one record until the node answers with it."""
+    qname = f"{record_name(record)}.{zone_name(zone)}"
+    started = time.monotonic()
+    asyncio.run(change_one(url, zone, record))
+    while time.monotonic() - started < 30:
+        reply = ask(port, qname)
+        if [rd.address for rrset in reply.answer for rd in rrset] == ["192.0.2.250"]:
+            return time.monotonic() - started
+    raise RuntimeError(f"the change to {qname} was not answered within 30 s")
+
+
 def status_bytes(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -179,11 +201,14 @@ def main() -> int:
             assert got == sorted(address(zone, record, value) for value in range(args.values)), got
         rss = status_bytes(node.pid, "VmRSS")
         peak = status_bytes(node.pid, "VmHWM")
+        latencies = sorted(update_latency(url, dns_port, 7, index) for index in range(5))
         verdict = "PASS" if rss < GOAL_BYTES else "FAIL"
         print(
             f"{args.records:,} record sets x {args.values} value(s) in {args.zones:,} zones: "
             f"serving after {ready:.1f} s, RSS {rss / 2**20:,.0f} MiB, peak {peak / 2**20:,.0f} MiB "
-            f"(goal RSS < {GOAL_BYTES / 2**20:,.0f} MiB: {verdict}); 1000 sampled answers correct"
+            f"(goal RSS < {GOAL_BYTES / 2**20:,.0f} MiB: {verdict}); 1000 sampled answers correct; "
+            f"one change committed -> answered: median {latencies[2] * 1000:.0f} ms, "
+            f"max {latencies[-1] * 1000:.0f} ms (5 changes, each including its commit)"
         )
         return 0 if verdict == "PASS" else 1
     finally:

@@ -1,0 +1,1 @@
+"""Forwarding names outside the hosted zones to upstream resolvers, with a cache (see forwarder)."""
