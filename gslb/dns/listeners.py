@@ -13,6 +13,7 @@ messages; queries pipelined behind a transfer wait for it to finish, so answers 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ MAX_TCP_BUFFER = 65535 + 2
 # A transfer whose client stops reading for this long is abandoned (the connection is closed).
 TRANSFER_STALL_TIMEOUT = 30.0
 UDP_BATCH = 64
+BIND_ATTEMPTS = 20
 # Queries are small; a datagram longer than this is cut and then fails to parse (FORMERR), which
 # is the right answer for a "query" that size. recvfrom allocates this much per call.
 MAX_UDP_QUERY = 4096
@@ -342,11 +344,8 @@ class DnsListeners:
         loop = asyncio.get_running_loop()
         try:
             for address in self._addresses:
-                udp_sock = bound_socket(address, socket.SOCK_DGRAM, reuse_port=self._reuse_port)
+                udp_sock, tcp_sock = self._bind_pair(address)
                 port = udp_sock.getsockname()[1]
-                # Port 0 picks a free port: give TCP the same one so one address serves both.
-                tcp_address = ListenAddress(address.host, port)
-                tcp_sock = bound_socket(tcp_address, socket.SOCK_STREAM, reuse_port=self._reuse_port)
                 reader = UdpDnsReader(udp_sock, self._answerer)
                 reader.start(loop)
                 self._udp.append(reader)
@@ -356,6 +355,21 @@ class DnsListeners:
         except OSError:
             await self.close()
             raise
+
+    def _bind_pair(self, address: ListenAddress) -> tuple[socket.socket, socket.socket]:
+        """UDP and TCP sockets on the same port. Port 0 picks a free UDP port and gives TCP the
+        same one; that port may be busy for TCP (an outgoing connection's), so try a few."""
+        attempts = BIND_ATTEMPTS if address.port == 0 else 1
+        for attempt in range(attempts):
+            udp_sock = bound_socket(address, socket.SOCK_DGRAM, reuse_port=self._reuse_port)
+            tcp_address = ListenAddress(address.host, udp_sock.getsockname()[1])
+            try:
+                return udp_sock, bound_socket(tcp_address, socket.SOCK_STREAM, reuse_port=self._reuse_port)
+            except OSError as exc:
+                udp_sock.close()
+                if exc.errno != errno.EADDRINUSE or attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def _tcp_factory(self) -> Callable[[], TcpDnsProtocol]:
         return lambda: TcpDnsProtocol(
