@@ -38,6 +38,7 @@ class NodeSettings:
     geoip: Path | None
     demo: bool
     workers: int = 1
+    tsig_keys: Path | None = None  # TSIG key file for zone transfers and NOTIFY
     query_log: str | None = None  # file for one JSON line per query ("-": stdout); None: off
     forward: Any = None  # gslb.dns.forward.forwarder.ForwardSettings, or None: REFUSED outside our zones
 
@@ -127,6 +128,7 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         try:
             metrics = QueryMetrics()
             collectors: list[Any] = [metrics]
+            keys = _tsig_keys(settings) if settings.dns else None  # a bad key file stops us first
             query_log = None
             if settings.query_log is not None and settings.dns:
                 query_log = _open_query_log(settings.query_log)
@@ -138,11 +140,15 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
 
                 forwarder = Forwarder(settings.forward)
                 collectors.append(forwarder)
-            listeners = (
-                await _start_dns(settings, feed, metrics, query_log, forwarder) if settings.dns else None
-            )
-            if listeners is not None:
+            listeners = None
+            if settings.dns:
+                listeners, transfers = await _start_dns(settings, feed, metrics, keys, query_log, forwarder)
                 closers.append(listeners.close)
+                notifier = None
+                if worker == 0:  # one NOTIFY per change and secondary, not one per worker
+                    notifier = _start_notifier(feed, keys)
+                    closers.append(notifier.stop)
+                collectors.append(_transfer_metrics(transfers, notifier))
             if forwarder is not None:
                 closers.append(forwarder.close)
             if query_log is not None:
@@ -182,6 +188,38 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
     return 0
 
 
+def _tsig_keys(settings: NodeSettings) -> Any:
+    from gslb.dns.tsig_keys import TsigKeyError, TsigKeys, load_tsig_keys
+
+    if settings.tsig_keys is None:
+        return TsigKeys()
+    try:
+        keys = load_tsig_keys(settings.tsig_keys)
+    except TsigKeyError as exc:
+        raise UserFacingError(str(exc), 2) from None
+    if settings.tsig_keys.stat().st_mode & 0o077:
+        log.warning("TSIG key file %s is readable by other users; chmod 600 it", settings.tsig_keys)
+    log.info("loaded %d TSIG key(s) from %s: %s", len(keys), settings.tsig_keys, keys)
+    return keys
+
+
+def _start_notifier(feed: Any, keys: Any) -> Any:
+    """Send NOTIFY for zones whose serial changes (and once for every zone now)."""
+    from gslb.dns.notify import Notifier
+    from gslb.dns.xfr import IndexZonePolicy
+
+    notifier = Notifier(IndexZonePolicy(partial(getattr, feed, "index")), keys)
+    feed.add_listener(notifier.snapshot_changed)
+    notifier.snapshot_changed(feed.snapshot)
+    return notifier
+
+
+def _transfer_metrics(transfers: Any, notifier: Any) -> Any:
+    from gslb.dns.xfr_metrics import TransferMetrics
+
+    return TransferMetrics(transfers, notifier)
+
+
 def _open_query_log(path: str) -> Any:
     from gslb.dns.query_log import QueryLog
 
@@ -196,13 +234,19 @@ def _open_query_log(path: str) -> Any:
 
 
 async def _start_dns(
-    settings: NodeSettings, feed: Any, metrics: Any, query_log: Any = None, forwarder: Any = None
+    settings: NodeSettings,
+    feed: Any,
+    metrics: Any,
+    keys: Any,
+    query_log: Any = None,
+    forwarder: Any = None,
 ) -> Any:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
     from gslb.dns.listeners import DnsListeners, ListenAddress
     from gslb.dns.metrics import CountingAnswerer
     from gslb.dns.responder import Responder
+    from gslb.dns.xfr import IndexZonePolicy, TransferServer
 
     try:
         addresses = [ListenAddress.parse(text) for text in settings.dns]
@@ -224,7 +268,12 @@ async def _start_dns(
         from gslb.dns.query_log import LoggedResponder
 
         responder = LoggedResponder(responder, query_log)
-    listeners = DnsListeners(CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1)
+    transfers = TransferServer(
+        partial(getattr, feed, "snapshot"), IndexZonePolicy(partial(getattr, feed, "index")), keys
+    )
+    listeners = DnsListeners(
+        CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1, transfers=transfers
+    )
     try:
         await listeners.start()
     except OSError as exc:
@@ -232,7 +281,7 @@ async def _start_dns(
         raise UserFacingError(
             f"cannot listen for DNS on {', '.join(settings.dns)}: {exc.strerror}{hint}"
         ) from None
-    return listeners
+    return listeners, transfers
 
 
 async def _wait_for_stop() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from gslb.commands.node import NodeSettings, ensure_demo_geoip, parse_host_port,
 from gslb.demo import DEMO_TENANT
 
 DEFAULT_DNS = "127.0.0.1:5353"
+ENV_TSIG_KEYS = "GSLB_TSIG_KEYS"
 
 
 def register(commands: argparse._SubParsersAction, add_store_options: Any) -> None:
@@ -65,6 +67,14 @@ def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[st
         help="processes sharing the ports with SO_REUSEPORT (needs --redis-url)",
     )
     parser.add_argument(
+        "--tsig-keys",
+        type=Path,
+        default=os.environ.get(ENV_TSIG_KEYS) or None,
+        metavar="FILE",
+        help="TSIG keys for zone transfers and NOTIFY: YAML {name: {algorithm, secret}} or BIND "
+        f"key clauses (tsig-keygen output); env {ENV_TSIG_KEYS}. Without it no zone can be transferred",
+    )
+    parser.add_argument(
         "--query-log",
         default=None,
         metavar="FILE",
@@ -86,6 +96,7 @@ def _settings(args: argparse.Namespace) -> NodeSettings:
         geoip=geoip,
         demo=args.demo,
         workers=args.workers,
+        tsig_keys=Path(args.tsig_keys) if args.tsig_keys else None,
         query_log=args.query_log,
         forward=forward_settings(args),
     )
