@@ -1,1 +1,7 @@
-"""anycast."""
+"""Anycast through ExaBGP: announce the DNS service prefix and service VIPs while healthy.
+
+`gslb anycast` is the program ExaBGP runs through its process API. Pure parts: `render` (the
+ExaBGP command lines), `decide` (which routes, with which attributes), `hysteresis`, `messages`.
+Edges: `channel` (ExaBGP's pipes), `selfcheck` (DNS query), `addresses` (`ip addr`), `control`
+(drain file and HTTP flag), `service` (the loop tying them together).
+"""
