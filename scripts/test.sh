@@ -8,8 +8,9 @@ PYTHON="${PYTHON:-python3}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# Debian packages the tests start for real (redis-server for the store tests).
-debs=(redis-server)
+# Debian packages the tests start for real (redis-server for the store tests, bird2 as the BGP
+# router of the anycast tests; iproute2 for their network namespaces).
+debs=(redis-server bird2 iproute2)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")

@@ -12,6 +12,7 @@ deleted by `close()`, whatever state the lab is in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -45,7 +46,9 @@ tenants:
       dns:
         prefix: 192.0.2.53/32
         service: dns
-        states: {up: {med: 10, communities: ["65000:53"]}, draining: {med: 500, as_path_prepend: 2}}
+        states:
+          up: {med: 10, local_preference: 200, communities: ["65000:53", "65000:1:53"]}
+          draining: {med: 500, as_path_prepend: 2}
         drain_seconds: 1
       web: {prefix: 192.0.2.80/32, service: vip, vip: web}
     zones:
@@ -159,13 +162,28 @@ class Lab:
         links.append(("c", "203.0.113.1/24", "203.0.113.2/24"))
         for role, router_address, address in links:
             outer, inner = f"ac{self.tag}r{role}", f"ac{self.tag}{role}r"
-            self.run("ip", "link", "add", outer, "netns", self.ns("r"), "type", "veth", "peer", "name", inner,
-                     "netns", self.ns(role))  # fmt: skip
+            self.run(
+                "ip",
+                "link",
+                "add",
+                outer,
+                "netns",
+                self.ns("r"),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                inner,
+                "netns",
+                self.ns(role),
+            )
             self.run("ip", "-n", self.ns("r"), "addr", "add", router_address, "dev", outer)
             self.run("ip", "-n", self.ns(role), "addr", "add", address, "dev", inner)
             self.run("ip", "-n", self.ns("r"), "link", "set", outer, "up")
             self.run("ip", "-n", self.ns(role), "link", "set", inner, "up")
-            self.run("ip", "-n", self.ns(role), "route", "add", "default", "via", router_address.split("/")[0])
+            self.run(
+                "ip", "-n", self.ns(role), "route", "add", "default", "via", router_address.split("/")[0]
+            )
         self.run("ip", "netns", "exec", self.ns("r"), "sysctl", "-qw", "net.ipv4.ip_forward=1")
         # Hash on ports too, so queries from one client may use both ECMP paths.
         self.run("ip", "netns", "exec", self.ns("r"), "sysctl", "-qw", "net.ipv4.fib_multipath_hash_policy=1")
@@ -177,17 +195,31 @@ class Lab:
         assert redis, "redis-server is missing (scripts/test.sh installs the Debian package)"
         self.start_process(
             self.ns("r"),
-            [redis, "--port", str(REDIS_PORT), "--bind", "198.51.100.1", "198.51.100.5",
-             "--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            [
+                redis,
+                "--port",
+                str(REDIS_PORT),
+                "--bind",
+                "198.51.100.1",
+                "198.51.100.5",
+                "--protected-mode",
+                "no",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             "redis.log",
-        )  # fmt: skip
-        conf = self.workdir / "bird.conf"
-        conf.write_text(
-            BIRD_CONF.format(log=self.workdir / "bird.log", router_as=ROUTER_AS, node_as=NODE_AS)
         )
+        conf = self.workdir / "bird.conf"
+        conf.write_text(BIRD_CONF.format(log=self.workdir / "bird.log", router_as=ROUTER_AS, node_as=NODE_AS))
         bird = shutil.which("bird") or "/usr/sbin/bird"
         assert os.path.exists(bird), "bird is missing (Debian package bird2; scripts/test.sh installs it)"
-        self.start_process(self.ns("r"), [bird, "-f", "-c", str(conf), "-s", str(self.birdc_socket)], "bird.out")
+        self.start_process(
+            self.ns("r"), [bird, "-f", "-c", str(conf), "-s", str(self.birdc_socket)], "bird.out"
+        )
         wait_until(lambda: self.birdc_socket.exists(), 10, "BIRD did not start")
 
     @property
@@ -200,9 +232,20 @@ class Lab:
 
         def imported() -> bool:
             result = self.run(
-                "ip", "netns", "exec", self.ns("a"), sys.executable, "-m", "gslb", "-q", "import", str(policy),
-                "--redis-url", self.redis_url_a, check=False,
-            )  # fmt: skip
+                "ip",
+                "netns",
+                "exec",
+                self.ns("a"),
+                sys.executable,
+                "-m",
+                "gslb",
+                "-q",
+                "import",
+                str(policy),
+                "--redis-url",
+                self.redis_url_a,
+                check=False,
+            )
             return result.returncode == 0
 
         wait_until(imported, 15, "gslb import into the lab's Redis failed")
@@ -225,22 +268,51 @@ class Lab:
     def start_dns(self, node: Node) -> None:
         node.dns = self.start_process(
             node.netns,
-            [sys.executable, "-m", "gslb", "dns", "--redis-url", self.redis_url(node), "--listen", f"{ANYCAST}:53"],
+            [
+                sys.executable,
+                "-m",
+                "gslb",
+                "dns",
+                "--redis-url",
+                self.redis_url(node),
+                "--listen",
+                f"{ANYCAST}:53",
+            ],
             f"dns-{node.name}.log",
-        )  # fmt: skip
+        )
 
     def start_exabgp(self, node: Node) -> None:
         run = " ".join(
             [
-                sys.executable, "-m", "gslb", "anycast", "--redis-url", self.redis_url(node),
-                "--local-as", str(NODE_AS), "--check-dns", f"{ANYCAST}:53", "--check-name", "www.example.com.",
-                "--check-expect", "192.0.2.10", "--interval", str(CHECK_INTERVAL),
-                "--drain-file", str(node.drain_file), "--vip-interface", "lo", "--http", node.http,
+                sys.executable,
+                "-m",
+                "gslb",
+                "anycast",
+                "--redis-url",
+                self.redis_url(node),
+                "--local-as",
+                str(NODE_AS),
+                "--check-dns",
+                f"{ANYCAST}:53",
+                "--check-name",
+                "www.example.com.",
+                "--check-expect",
+                "192.0.2.10",
+                "--interval",
+                str(CHECK_INTERVAL),
+                "--drain-file",
+                str(node.drain_file),
+                "--vip-interface",
+                "lo",
+                "--http",
+                node.http,
             ]
-        )  # fmt: skip
+        )
         conf = self.workdir / f"exabgp-{node.name}.conf"
         conf.write_text(
-            EXABGP_CONF.format(run=run, peer=node.peer, local=node.address, node_as=NODE_AS, router_as=ROUTER_AS)
+            EXABGP_CONF.format(
+                run=run, peer=node.peer, local=node.address, node_as=NODE_AS, router_as=ROUTER_AS
+            )
         )
         exabgp = shutil.which("exabgp")
         assert exabgp, "exabgp is missing (pip install exabgp, pinned in pyproject.toml)"
@@ -264,8 +336,17 @@ class Lab:
 
     def query(self, name: str = "www.example.com.") -> str:
         return self.run(
-            "ip", "netns", "exec", self.ns("c"), sys.executable, str(TOOL), "query", ANYCAST, name, check=False
-        ).stdout.strip()  # fmt: skip
+            "ip",
+            "netns",
+            "exec",
+            self.ns("c"),
+            sys.executable,
+            str(TOOL),
+            "query",
+            ANYCAST,
+            name,
+            check=False,
+        ).stdout.strip()
 
     def tool(self, *args: str) -> str:
         return self.run("ip", "netns", "exec", self.ns("a"), sys.executable, str(TOOL), *args).stdout
@@ -281,7 +362,8 @@ class Lab:
     def http(self, node: Node, method: str, path: str) -> str:
         code = (
             "import sys, urllib.request;"
-            f"r = urllib.request.urlopen(urllib.request.Request('http://{node.http}{path}', method='{method}'));"
+            f"request = urllib.request.Request('http://{node.http}{path}', method='{method}');"
+            "r = urllib.request.urlopen(request);"
             "sys.stdout.write(r.read().decode())"
         )
         return self.run("ip", "netns", "exec", node.netns, sys.executable, "-c", code).stdout
@@ -303,10 +385,8 @@ class Lab:
             # Anything still running inside our namespaces is ours (helpers ExaBGP spawned).
             pids = self.run("ip", "netns", "pids", netns, check=False).stdout.split()
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
         for netns in reversed(self.namespaces):
             self.run("ip", "netns", "del", netns, check=False)
         self.namespaces.clear()

@@ -1,8 +1,8 @@
 """Small commands the anycast lab runs inside its network namespaces (the test process cannot enter them).
 
-  python3 netns_tool.py query SERVER NAME            one UDP query; prints the A records or the error
-  python3 netns_tool.py put REDIS_URL KIND NAME TENANT JSON   write a document as-is (no validation)
-  python3 netns_tool.py delete REDIS_URL KIND NAME
+python3 netns_tool.py query SERVER NAME            one UDP query; prints the A records or the error
+python3 netns_tool.py put REDIS_URL KIND NAME TENANT JSON   write a document as-is (no validation)
+python3 netns_tool.py delete REDIS_URL KIND NAME
 """
 
 from __future__ import annotations

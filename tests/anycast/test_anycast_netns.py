@@ -64,7 +64,8 @@ def _ecmp(lab: Lab) -> None:
 def test_router_installs_ecmp_route_and_client_gets_answers(lab: Lab) -> None:
     assert lab.next_hops(ANYCAST) == BOTH
     routes = lab.birdc("show", "route", "all", f"{ANYCAST}/32")
-    assert "BGP.med: 10" in routes and "(65000,53)" in routes  # the `up` attributes of the spec
+    # the `up` attributes of the spec (local-preference is not sent on eBGP)
+    assert "BGP.med: 10" in routes and "(65000,53)" in routes and "(65000, 1, 53)" in routes
     assert lab.query() == "192.0.2.10"
     # The VIP is announced too (its real has no health state yet: unknown counts as up), and the
     # helper put the VIP on the node's lo so the kernel accepts its traffic.
