@@ -29,7 +29,7 @@ from anycast.decide import Decision, Observed, changes, decide, desired_routes
 from anycast.errors import ChannelClosedError, CommandFailedError
 from anycast.hysteresis import Hysteresis, step
 from anycast.messages import adj_rib_out_prefixes, neighbor_state
-from anycast.render import Route, render
+from anycast.render import RenderError, Route, render
 from anycast.selfcheck import DnsCheck, run_dns_check
 from gslb.feed import HEALTH_KIND, health_state_is_up
 from gslb.policy import PolicyError, parse_document
@@ -105,12 +105,18 @@ class AnycastService:
         try:
             if not await self._start_follower():
                 return await self._finish()
-            await self._command("enable-ack")
             await self._first_check()
             await self._reconcile()
             while not self._stopping():
-                await self._tick()
                 self._wake.clear()
+                try:
+                    await self._tick()
+                except (ChannelClosedError, asyncio.CancelledError):
+                    raise
+                except Exception:
+                    # Exiting would make ExaBGP respawn us, and give up (and stop) after five
+                    # deaths a minute: log, keep what ExaBGP holds, and try again next tick.
+                    log.exception("anycast tick failed; retrying")
                 await self._wait(self._settings.interval)
             return await self._finish()
         except ChannelClosedError:
@@ -181,6 +187,7 @@ class AnycastService:
     async def _reconcile(self) -> None:
         """Withdraw what a previous helper left announced and this one would not announce."""
         try:
+            await self._command("enable-ack")  # in case ExaBGP's environment did not enable them
             held = adj_rib_out_prefixes(await self._command("show adj-rib out"))
         except (TimeoutError, CommandFailedError) as exc:
             log.warning("cannot read ExaBGP's announced routes (%s); assuming none", exc)
@@ -235,7 +242,12 @@ class AnycastService:
             if action == "announce" and prefix in vip_prefixes and self.addresses is not None:
                 await self.addresses.ensure(route.prefix)  # accept the traffic before attracting it
             try:
-                await self._command(render(action, route))
+                line = render(action, route)
+            except RenderError as exc:  # validation should make this impossible: never send it
+                log.error("not sending %s %s: %s", action, prefix, exc)
+                continue
+            try:
+                await self._command(line)
             except CommandFailedError as exc:
                 log.error("%s; retrying on the next tick", exc)
                 continue
@@ -248,7 +260,7 @@ class AnycastService:
                 self.current.pop(prefix, None)
                 if self.addresses is not None:  # removes only addresses it added
                     await self.addresses.remove(route.prefix)
-            log.info("%s %s", "announced" if action == "announce" else "withdrew", render(action, route))
+            log.info("%s: %s", "announced" if action == "announce" else "withdrew", line)
 
     # --- inputs ---------------------------------------------------------------------------------
 
