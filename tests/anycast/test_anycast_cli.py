@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_bad_options_are_all_reported_with_usage_exit_code(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = ["--local-as", "0", "--interval", "0.01", "--check-expect", "bogus", "--only", "acme", "--rise", "0"]
+    args = ["--local-as", "0", "--interval", "0.01", "--check-expect", "bogus", "--only", "acme"]
+    args += ["--rise", "0"]
     result = subprocess.run(
         [sys.executable, "-m", "gslb", "anycast", "--data-dir", str(tmp_path), *args],
         capture_output=True,
