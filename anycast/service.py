@@ -270,7 +270,10 @@ class AnycastService:
             return
         while True:
             started = self._clock()
-            ok, reason = await run_dns_check(check)
+            try:
+                ok, reason = await run_dns_check(check)
+            except Exception as exc:  # a check that cannot run is a failed check, never a dead loop
+                ok, reason = False, f"self-check error: {exc!r}"
             before = self.dns.up
             self.dns = step(self.dns, ok, rise=self._settings.rise, fall=self._settings.fall)
             if self.dns.up != before:

@@ -133,7 +133,12 @@ async def _anycast(args: argparse.Namespace) -> int:
         if http is not None:
             runner = web.AppRunner(control_app(service.drain, service.status, service.wake))
             await runner.setup()
-            await web.TCPSite(runner, http[0], http[1]).start()
+            try:
+                await web.TCPSite(runner, http[0], http[1]).start()
+            except OSError as exc:
+                # Not fatal: exiting would only make ExaBGP respawn us into the same error, and the
+                # announcements matter more than the control endpoint (the drain file still works).
+                log.error("control endpoint %s:%d unavailable: %s", http[0], http[1], exc)
         try:
             return await service.run()
         finally:
