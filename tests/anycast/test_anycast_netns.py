@@ -163,6 +163,24 @@ def test_sigterm_withdraws_explicitly_and_the_respawned_helper_announces_again(l
     assert helper not in lab.helper_pids(node)
 
 
+def test_respawned_helper_withdraws_what_its_dead_predecessor_left(lab: Lab) -> None:
+    extra = {"tenant": "acme", "name": "extra", "prefix": "192.0.2.54/32", "service": "dns"}
+    lab.tool("put", lab.redis_url_a, "anycast", "acme/extra", "acme", json.dumps(extra))
+    wait_until(lambda: lab.next_hops("192.0.2.54") == BOTH, 5, "the extra prefix was not announced")
+    node = lab.nodes["b"]
+    (helper,) = lab.helper_pids(node)
+    # Freeze node b's helper so it cannot withdraw, remove the spec, then kill the helper: its
+    # route stays in ExaBGP, and only the respawned helper's start-up reconciliation can remove it.
+    os.kill(helper, signal.SIGSTOP)
+    try:
+        lab.tool("delete", lab.redis_url_a, "anycast", "acme/extra")
+        wait_until(lambda: lab.next_hops("192.0.2.54") == {B}, 5, "node a kept the deleted prefix")
+    finally:
+        os.kill(helper, signal.SIGKILL)
+    wait_until(lambda: not lab.next_hops("192.0.2.54"), 15, "the respawned helper left the stale route")
+    _ecmp(lab)
+
+
 def test_exabgp_restart_and_bgp_session_flap_are_survived(lab: Lab) -> None:
     node = lab.nodes["a"]
     assert node.exabgp is not None
