@@ -78,6 +78,8 @@ class ExaBGPChannel:
             raise ChannelClosedError("ExaBGP closed the channel")
         async with self._lock:  # the write order is the acknowledgement order
             pending = _Pending(line, asyncio.get_running_loop().create_future())
+            # A caller that timed out no longer awaits the future: mark its outcome as seen.
+            pending.future.add_done_callback(_consume)
             self._pending.append(pending)
             try:
                 self._writer.write(line.encode("ascii") + b"\n")
@@ -125,3 +127,8 @@ class ExaBGPChannel:
             self._pending[0].output.append(message.text)
         elif message.text:
             log.debug("ExaBGP said: %s", message.text)
+
+
+def _consume(future: asyncio.Future[str]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -5,9 +5,9 @@ must announce and sends ExaBGP only the difference, awaiting each acknowledgemen
 a route as announced or withdrawn. It starts by asking ExaBGP what it already announces (a helper
 respawned by ExaBGP inherits its predecessor's routes) and withdraws what it would not announce.
 
-Stopping: on SIGTERM or ExaBGP's shutdown notice, every route is withdrawn explicitly and its
-acknowledgement awaited (bounded) before exit; when ExaBGP is gone (stdin closed) there is no one
-to tell, and the BGP session went down with it.
+Stopping: on SIGTERM every route is withdrawn explicitly and its acknowledgement awaited
+(bounded) before exit. When ExaBGP itself stops (its shutdown notice) or is gone (stdin closed)
+there is no one to tell: it closed the BGP sessions, which withdrew every route at the router.
 """
 
 from __future__ import annotations
@@ -157,6 +157,10 @@ class AnycastService:
     async def _finish(self) -> int:
         if self._channel.closed.is_set():
             log.info("ExaBGP closed the channel; its BGP sessions ended with it")
+        elif self._channel.shutdown.is_set():
+            # ExaBGP tears its sessions down before it tells its processes, and reads no more
+            # commands: the routes are gone already and a withdrawal would only wait for nothing.
+            log.info("ExaBGP is stopping; its BGP sessions are closed")
         else:
             await self.withdraw_all()
         if self.addresses is not None:

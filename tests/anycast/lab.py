@@ -184,9 +184,11 @@ class Lab:
             self.run(
                 "ip", "-n", self.ns(role), "route", "add", "default", "via", router_address.split("/")[0]
             )
-        self.run("ip", "netns", "exec", self.ns("r"), "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        # Hash on ports too, so queries from one client may use both ECMP paths.
-        self.run("ip", "netns", "exec", self.ns("r"), "sysctl", "-qw", "net.ipv4.fib_multipath_hash_policy=1")
+        # /proc/sys/net is per namespace (no procps needed); hash on ports too, so queries from one
+        # client may use both ECMP paths.
+        for key, value in (("ip_forward", "1"), ("fib_multipath_hash_policy", "1")):
+            script = f"echo {value} > /proc/sys/net/ipv4/{key}"
+            self.run("ip", "netns", "exec", self.ns("r"), "sh", "-c", script)
         for role in ("a", "b"):
             self.run("ip", "-n", self.ns(role), "addr", "add", f"{ANYCAST}/32", "dev", "lo")
 
