@@ -2,6 +2,7 @@
 
 `gslb anycast` is the program ExaBGP runs through its process API. Pure parts: `render` (the
 ExaBGP command lines), `decide` (which routes, with which attributes), `hysteresis`, `messages`.
-Edges: `channel` (ExaBGP's pipes), `selfcheck` (DNS query), `addresses` (`ip addr`), `control`
-(drain file and HTTP flag), `service` (the loop tying them together).
+`inputs` keeps the store's specs, VIPs and health states. Edges: `channel` (ExaBGP's pipes),
+`selfcheck` (DNS query), `addresses` (`ip addr`), `control` (drain file and HTTP flag), `service`
+(the loop tying them together).
 """

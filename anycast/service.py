@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
@@ -28,13 +28,10 @@ from anycast.control import DrainControl
 from anycast.decide import Decision, Observed, changes, decide, desired_routes
 from anycast.errors import ChannelClosedError, CommandFailedError
 from anycast.hysteresis import Hysteresis, step
+from anycast.inputs import AnycastInputs
 from anycast.messages import adj_rib_out_prefixes, neighbor_state
 from anycast.render import RenderError, Route, render
 from anycast.selfcheck import DnsCheck, run_dns_check
-from gslb.feed import HEALTH_KIND, health_state_is_up
-from gslb.policy import PolicyError, parse_document
-from gslb.policy.anycast import AnycastSpec
-from gslb.policy.l4 import VipSpec
 from gslb.store import Follower, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -56,15 +53,6 @@ class AnycastSettings:
     withdraw_timeout: float = 1.5
 
 
-@dataclass
-class _Inputs:
-    """The store's anycast specs, VIPs and health states, kept current by the follower."""
-
-    specs: dict[str, AnycastSpec] = field(default_factory=dict)
-    vips: dict[str, VipSpec] = field(default_factory=dict)
-    health: dict[str, bool] = field(default_factory=dict)
-
-
 class AnycastService:
     def __init__(
         self,
@@ -80,7 +68,7 @@ class AnycastService:
         self._clock = clock
         self._follower = Follower(store, block_ms=1000)
         self._follower.add_listener(self._on_store_change)
-        self._inputs = _Inputs()
+        self._inputs = AnycastInputs()
         self._wake = asyncio.Event()
         self.stop_requested = asyncio.Event()
         self.drain = DrainControl(settings.drain_file)
@@ -292,27 +280,8 @@ class AnycastService:
             await asyncio.sleep(max(0.0, self._settings.interval - (self._clock() - started)))
 
     def _on_store_change(self, revision: int, changed: frozenset[str] | None) -> None:
-        docs = self._follower.docs
-        keys = docs.keys() if changed is None else changed
-        if changed is None:
-            self._inputs = _Inputs()
-        inputs = self._inputs
-        for key in keys:
-            kind, _, name = key.partition(":")
-            doc = docs.get(key)
-            if kind == HEALTH_KIND:
-                if doc is None:
-                    inputs.health.pop(name, None)
-                else:
-                    inputs.health[name] = health_state_is_up(doc.body)
-            elif kind in ("anycast", "vip"):
-                target: dict[str, Any] = inputs.specs if kind == "anycast" else inputs.vips
-                target.pop(name, None)
-                if doc is not None:
-                    try:
-                        target[name] = parse_document(kind, doc.body, doc=key)
-                    except PolicyError as exc:  # one bad document must not stop the others
-                        log.error("ignoring stored document %s: %s", key, exc)
+        for problem in self._inputs.apply(self._follower.docs, changed):
+            log.error("%s", problem)  # one bad document must not stop the others
         self._wake.set()
 
     def status(self) -> dict[str, Any]:
@@ -320,6 +289,7 @@ class AnycastService:
             "dns_self_check": {"up": self.dns.up, "reason": self.dns_reason},
             "drain": self.drain.requested,
             "store_revision": self._follower.rev,
+            "ignored_documents": dict(sorted(self._inputs.ignored.items())),
             "announcements": [
                 {
                     "name": d.spec.doc_name(),
