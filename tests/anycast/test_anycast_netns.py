@@ -91,6 +91,21 @@ def test_local_dns_failure_withdraws_within_a_second_and_restore_brings_ecmp_bac
     assert lab.query() == "192.0.2.10"
 
 
+def test_hung_dns_server_is_withdrawn_by_the_check_timeout(lab: Lab) -> None:
+    node = lab.nodes["a"]
+    assert node.dns is not None
+    started = time.monotonic()
+    os.kill(node.dns.pid, signal.SIGSTOP)  # alive but silent: no ICMP refusal, only timeouts
+    try:
+        wait_until(lambda: lab.next_hops(ANYCAST) == {B}, 5, "a hung DNS server kept its route", 0.002)
+        TIMINGS["DNS hung to route withdrawn at router"] = hung = time.monotonic() - started
+        assert hung <= 1.0, f"withdrawal took {hung:.3f} s (goal <= 1 s at {CHECK_INTERVAL} s checks)"
+        assert lab.query() == "192.0.2.10"
+    finally:
+        os.kill(node.dns.pid, signal.SIGCONT)
+    _ecmp(lab)
+
+
 def test_vip_follows_backend_health_and_its_address(lab: Lab) -> None:
     key = "acme/web/198.51.100.200"
     lab.tool("put", lab.redis_url_a, "health", key, "acme", '{"state": "down"}')
