@@ -8,9 +8,9 @@ PYTHON="${PYTHON:-python3}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# Debian packages the tests start for real (redis-server for the store tests, nsd as a secondary
-# transferring zones from gslb).
-debs=(redis-server nsd)
+# Debian packages the tests start for real: redis-server (store tests), nsd (a secondary
+# transferring zones from gslb), bird2 (the BGP router of the anycast tests), iproute2 (netns).
+debs=(redis-server nsd bird2 iproute2)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")
