@@ -172,7 +172,7 @@ async def test_notify_gives_up_after_its_attempts_and_stops_on_refusal() -> None
     targets = [f"127.0.0.1:{silent.getsockname()[1]}", f"127.0.0.1:{refusing_port}"]
     policy = zone_policy(targets, revision=3)
     keys = parse_tsig_keys(f"xfr-key: {{secret: {SECRET}}}")
-    notifier = Notifier(PolicySetZonePolicy(policy), keys, timeout=0.02, attempts=3)
+    notifier = Notifier(PolicySetZonePolicy(policy), keys, timeout=0.25, attempts=3)
     try:
         notifier.snapshot_changed(compile_policy(policy, {}))
         await wait(lambda: notifier.pending == 0)
