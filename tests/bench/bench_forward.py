@@ -86,6 +86,8 @@ def setup_unbound(tmp: Path, upstream: int) -> Server:
     rrset-cache-size: 128m
     verbosity: 0
     module-config: "iterator"
+    # "test." is special-use (RFC 6761): Unbound answers it locally unless told not to.
+    local-zone: "test." nodefault
 forward-zone:
     name: "."
     forward-addr: 127.0.0.1@{upstream}
