@@ -124,7 +124,8 @@ class SnapshotFeed:
         for key, doc in docs.items():
             if doc.ref.kind == HEALTH_KIND:
                 health[doc.ref.name] = health_state_is_up(doc.body)
-            elif (spec := self._parse(doc)) is not None and doc.ref.kind in _POLICY_KINDS:
+            elif doc.ref.kind in _POLICY_KINDS and (spec := self._parse(doc)) is not None:
+                # Other kinds (API tokens, audit entries) are not policy: never parsed, never "ignored".
                 specs[key] = spec
         return PolicySet(specs, revision), health
 
