@@ -25,6 +25,7 @@ log = logging.getLogger("gslb.api")
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/v1/docs", "/v1/docs/"})
 MAX_AUTH_HEADER = 1024
+MAX_REQUEST_LINE = 64 * 1024
 
 
 def problem_response(problem: ApiProblem, request: web.Request) -> web.Response:
@@ -140,7 +141,11 @@ def create_app(
     """The API over `store`; `snapshot` (the live compiled snapshot) enables explain."""
     settings = settings or ApiSettings()
     app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[problems_middleware, auth_middleware]
+        client_max_size=settings.max_body_bytes,
+        middlewares=[problems_middleware, auth_middleware],
+        # Room for the longest URL the OpenAPI document allows (names and cursors percent-encoded);
+        # beyond it aiohttp answers a plain-text 400 before any middleware runs.
+        handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_REQUEST_LINE},
     )
     state = ApiState(store, settings, ApiMetrics(), snapshot=snapshot, geo=geo)
     if ready is not None:

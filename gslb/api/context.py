@@ -20,7 +20,7 @@ from gslb.store import PolicyStore, Store
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
-MAX_CURSOR_CHARS = 2048
+MAX_CURSOR_CHARS = 1024
 
 
 @dataclass(frozen=True, slots=True)
