@@ -20,7 +20,7 @@ from gslb.api.context import (
 from gslb.api.problems import ErrorItem, invalid, not_found, precondition_failed, precondition_required
 from gslb.api.rbac import Action
 from gslb.api.resources import RRSET, TENANT, ZONE, Resource, zone_name
-from gslb.api.writes import Write, execute
+from gslb.api.writes import Write, check_ownership, execute
 from gslb.policy import PolicyError, doc_key
 
 MAX_ZONE_RECORDS_ON_CREATE = 10_000
@@ -205,6 +205,7 @@ def put_handler(resource: Resource) -> Any:
         if resource is ZONE:
             _records_on_create(found, body, write)
         spec = parse_body(resource, body, found.ident)
+        check_ownership(ctx, [found.key])
         existing = found.key in ctx.policy.docs
         wanted = if_match(request)
         if existing and wanted is None:

@@ -119,10 +119,10 @@ def force_messages(ctx: Context, plan: Plan) -> list[str]:
     return messages
 
 
-def _check_ownership(ctx: Context, write: Write) -> None:
+def check_ownership(ctx: Context, keys: list[str]) -> None:
     # A document another tenant owns is never touched through a tenant's request: only zone names
     # (global) can collide, so that is the one thing we say, without naming the owner.
-    for key in [*(doc_key(spec) for spec in write.puts), *write.deletes]:
+    for key in keys:
         owner = ctx.owner_of(key)
         if key in ctx.policy.docs and (owner is None or owner not in ctx.visible):
             raise conflict(
@@ -151,7 +151,7 @@ def _check_preconditions(ctx: Context, write: Write) -> None:
 
 
 async def execute(ctx: Context, write: Write, *, dry_run: bool, force: bool) -> Outcome:
-    _check_ownership(ctx, write)
+    check_ownership(ctx, [*(doc_key(spec) for spec in write.puts), *write.deletes])
     _check_preconditions(ctx, write)
     plan = build_plan(ctx, write)
     revisions = dict(ctx.state.policy_store.mirror.revisions)
