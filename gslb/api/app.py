@@ -62,8 +62,8 @@ async def problems_middleware(request: web.Request, handler: Callable[..., Any])
         response = problem_response(from_status(exc.status, detail, headers), request)
     except StoreUnavailableError as exc:
         log.error("store unavailable: %s", exc)
-        problem = from_status(503, "the policy store is unavailable; retry shortly", {"Retry-After": "1"})
-        response = problem_response(problem, request)
+        unavailable = from_status(503, "the policy store is unavailable; retry shortly", {"Retry-After": "1"})
+        response = problem_response(unavailable, request)
     except StoreError as exc:
         log.error("store error on %s %s: %s", request.method, request.path, exc)
         response = problem_response(from_status(500, "the policy store failed; see the server log"), request)

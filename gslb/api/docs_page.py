@@ -60,15 +60,19 @@ def docs_html() -> str:
             f"<h2>{html.escape(tag)}</h2><table><tr><th>method</th><th>path</th><th>what</th>"
             f"<th>parameters</th><th>body schema</th></tr>{''.join(rows)}</table>"
         )
+    kinds: list[tuple[int, str, str]] = [
+        (status, slug, title) for status, (slug, title) in sorted(STATUS_TITLES.items())
+    ]
+    kinds += [
+        (409, "exists", "already exists"),
+        (409, "name-taken", "another tenant owns the name"),
+        (409, "force-required", "add force=true"),
+        (409, "not-empty", "delete the contents first"),
+    ]
     problems = "".join(
-        f"<tr id=problem-{slug}><td>{status}</td><td><code>{slug}</code></td><td>{html.escape(title)}</td></tr>"
-        for status, (slug, title) in sorted(STATUS_TITLES.items())
-    )
-    extra = (
-        "<tr id=problem-exists><td>409</td><td><code>exists</code></td><td>already exists</td></tr>"
-        "<tr id=problem-name-taken><td>409</td><td><code>name-taken</code></td><td>another tenant owns the name</td></tr>"
-        "<tr id=problem-force-required><td>409</td><td><code>force-required</code></td><td>add force=true</td></tr>"
-        "<tr id=problem-not-empty><td>409</td><td><code>not-empty</code></td><td>delete the contents first</td></tr>"
+        f"<tr id=problem-{slug}><td>{status}</td><td><code>{slug}</code></td>"
+        f"<td>{html.escape(title)}</td></tr>"
+        for status, slug, title in kinds
     )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>gslb policy API</title>"
@@ -76,5 +80,5 @@ def docs_html() -> str:
         "<h2>Errors</h2><p>Errors are RFC 9457 problem documents (<code>application/problem+json</code>); "
         "<code>errors</code> lists every reason, each with a JSON <code>pointer</code> into the body, or "
         "the query <code>parameter</code> or <code>header</code> at fault.</p>"
-        f"<table><tr><th>status</th><th>type</th><th>meaning</th></tr>{problems}{extra}</table></body></html>"
+        f"<table><tr><th>status</th><th>type</th><th>meaning</th></tr>{problems}</table></body></html>"
     )

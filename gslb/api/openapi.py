@@ -303,7 +303,7 @@ def _fixed_schemas() -> dict[str, Any]:
 
 
 def _component_schemas() -> dict[str, Any]:
-    inputs: list[tuple[type[BaseModel], Any]] = []
+    inputs: list[Any] = []
     for resource in ALL:
         for cls in resource.classes:
             inputs += [(cls, "validation"), (cls, "serialization")]
@@ -312,7 +312,7 @@ def _component_schemas() -> dict[str, Any]:
     defs: dict[str, Any] = top.get("$defs", {})
 
     def name_of(cls: type[BaseModel], mode: str) -> str:
-        return str(refs[(cls, mode)]["$ref"]).rsplit("/", 1)[1]
+        return str(refs[(cls, mode)]["$ref"]).rsplit("/", 1)[1]  # type: ignore[index]
 
     schemas = dict(defs)
     for resource in ALL:

@@ -135,12 +135,12 @@ def list_handler(resource: Resource) -> Any:
         if resource is RRSET:
             zone = _zone_of_url(ctx, tenant, request.match_info["zone"], must_exist=True)
             ctx.require(Action.READ, tenant, zone=zone)
-            for spec in ctx.policy.zone_records().get(zone, ()):
-                pairs.append((f"{spec.name}/{spec.type}", spec))
+            for record in ctx.policy.zone_records().get(zone, ()):
+                pairs.append((f"{record.name}/{record.type}", record))
         elif resource is ZONE:
-            for name, spec in ctx.policy.zones().items():
-                if spec.tenant == tenant and ctx.zone_allowed(name):
-                    pairs.append((name, spec))
+            for name, zone_spec in ctx.policy.zones().items():
+                if zone_spec.tenant == tenant and ctx.zone_allowed(name):
+                    pairs.append((name, zone_spec))
         else:
             for spec in ctx.policy.of_kind(resource.kind).values():
                 if spec.tenant == tenant:
@@ -249,8 +249,8 @@ def create_handler(resource: Resource) -> Any:
             ctx.require(Action.WRITE, tenant)
         records = body.pop("records", None) if resource is ZONE else None
         spec = parse_body(resource, body, ident)
-        zone = spec.name if resource is ZONE else getattr(spec, "zone", None)
-        ctx.require(Action.WRITE, tenant, zone=zone)
+        target_zone = spec.name if resource is ZONE else getattr(spec, "zone", None)
+        ctx.require(Action.WRITE, tenant, zone=target_zone)
         key = write.put(spec, expected=0, url_fields=tuple(ident))
         if records is not None:
             located = Located(ctx, resource, tenant, {"tenant": tenant, "name": spec.name}, spec.name)

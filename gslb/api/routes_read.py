@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import time
 import random
+import time
 from dataclasses import asdict
 
 import dns.rdatatype

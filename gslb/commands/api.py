@@ -64,7 +64,8 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--bootstrap-token-file",
         type=Path,
-        help=f"file holding the first admin token, used only when the store has no token (env {ENV_BOOTSTRAP})",
+        help="file holding the first admin token, used only when the store has no token "
+        f"(env {ENV_BOOTSTRAP})",
     )
     group.add_argument(
         "--api-max-body", type=int, default=1024 * 1024, help="request body limit, bytes (1 MiB)"
@@ -105,7 +106,8 @@ async def bootstrap(store: Any, text: str | None) -> None:
             print("gslb api: created the bootstrap admin token (token id 'bootstrap')", file=sys.stderr)
     elif not await store.list_keys(kind=TOKEN_KIND):
         print(
-            f"gslb api: the store has no API token; set {ENV_BOOTSTRAP} or run 'gslb token create --role admin'",
+            f"gslb api: the store has no API token; set {ENV_BOOTSTRAP} or run "
+            "'gslb token create --role admin'",
             file=sys.stderr,
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
-from typing import Literal
+from typing import Any, Literal
 
 import dns.rdata
 import dns.rdataclass
@@ -52,7 +52,7 @@ def explain(
     random_bits: int,
 ) -> Explanation:
     """Explain `name` (absolute, lower case) of `rdtype` for a client at `address`/`source_prefix`."""
-    base = {
+    base: dict[str, Any] = {
         "name": name,
         "type": type_text(rdtype),
         "revision": snapshot.revision,

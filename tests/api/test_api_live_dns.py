@@ -114,7 +114,7 @@ def test_change_through_api_answers_in_dns_within_100ms(node: dict[str, Any]) ->
     url = "/v1/tenants/acme/zones/example.com./rrsets/www/A"
     latencies = []
     for i in range(2, 22):
-        _status, current, headers = call(base, "GET", url, BOOTSTRAP)
+        _status, _current, headers = call(base, "GET", url, BOOTSTRAP)
         started = time.perf_counter()
         status, _body, _ = call(
             base, "PUT", url, BOOTSTRAP, {"values": [f"192.0.2.{i}"]}, {"If-Match": headers["ETag"]}
