@@ -72,6 +72,8 @@ async def test_bad_bodies_are_refused_and_nothing_is_written(api: Api) -> None:
     assert is_problem(unknown, 422)
     assert sorted(e["pointer"] for e in unknown.body["errors"]) == ["/colour", "/tll"]
     assert all("unknown field" in e["detail"] for e in unknown.body["errors"])
+    odd = await c.post("/v1/tenants", {"name": "x", "a[b": 1, "": 2})
+    assert is_problem(odd, 422) and sorted(e["pointer"] for e in odd.body["errors"]) == ["/", "/a[b"]
     several = await c.post(
         url, {"name": "-bad-", "type": "MX", "values": [{"preference": -1, "exchange": "x"}]}
     )
