@@ -19,13 +19,15 @@ def check_tenant_change(ctx: Context, new: Any, old: Any | None) -> None:
     principal = ctx.principal
     if principal.is_admin:
         return
+    if old is not None and old.parent == new.parent:
+        return  # not moved: managing the tenant itself (checked by the caller) is enough
+    if old is not None and new.name == principal.tenant:
+        raise forbidden("a tenant owner cannot move its own tenant; ask the owner of the parent")
     if new.parent is None:
         raise forbidden("only an admin can create or change top-level tenants; give a parent")
     if new.parent not in ctx.visible:
         raise not_found(f"parent tenant {new.parent!r} does not exist")
     ctx.require(Action.MANAGE, new.parent)
-    if old is not None and new.name == principal.tenant and old.parent != new.parent:
-        raise forbidden("a tenant owner cannot move its own tenant; ask the owner of the parent")
 
 
 def check_tenant_delete(ctx: Context, tenant: str) -> None:

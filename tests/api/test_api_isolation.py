@@ -193,6 +193,15 @@ async def test_roles_viewer_zone_limited_read_only_and_inheritance(api: Api) -> 
     kid_self = await kid.get("/v1/tenants/alpha-kid")
     moved = await kid.put("/v1/tenants/alpha-kid", {}, headers={"If-Match": kid_self.headers["ETag"]})
     assert moved.status == 403  # an owner cannot move its own tenant out from under its parent
+    renamed = await kid.put(
+        "/v1/tenants/alpha-kid",
+        {"parent": "alpha", "display_name": "Kid Ltd"},
+        headers={"If-Match": kid_self.headers["ETag"]},
+    )
+    assert renamed.status == 200 and renamed.body["spec"]["display_name"] == "Kid Ltd"
+    grandchild = await kid.put("/v1/tenants/alpha-kid-kid", {"parent": "alpha-kid"})
+    assert grandchild.status == 201
+    assert (await kid.post("/v1/tenants", {"name": "escape", "parent": "alpha"})).status == 404
     assert (await kid.post("/v1/tokens", {"role": "owner", "tenant": "alpha"})).status == 404
     assert (await owner.post("/v1/tokens", {"role": "admin"})).status == 403
 
