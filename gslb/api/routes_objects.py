@@ -75,12 +75,24 @@ class Located:
 
 def _zone_of_url(ctx: Context, tenant: str, text: str, *, must_exist: bool) -> str:
     zone = zone_name(text)
+    if zone is None and not must_exist:
+        raise invalid("the zone name is not valid", [ErrorItem(_zone_error(text), parameter="zone")])
     if zone is None:
         raise not_found(f"zone {text[:80]!r} does not exist")
     spec = ctx.policy.zones().get(zone)
     if must_exist and (spec is None or spec.tenant != tenant):
         raise not_found(f"zone {zone} does not exist in tenant {tenant!r}")
     return zone
+
+
+def _zone_error(text: str) -> str:
+    from gslb.policy.base import normalize_fqdn
+
+    try:
+        normalize_fqdn(text)
+    except ValueError as exc:
+        return str(exc)
+    return "not a zone name"
 
 
 async def locate(request: web.Request, resource: Resource, action: Action) -> Located:
