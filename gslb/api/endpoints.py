@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gslb.api import batch, routes_objects, routes_read, routes_tenants, routes_tokens
+from gslb.api import batch, routes_objects, routes_pools, routes_read, routes_tenants, routes_tokens
 from gslb.api.resources import RRSET, TENANT, TENANT_OBJECTS, ZONE, Resource
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -97,6 +97,7 @@ def _resource_endpoints(resource: Resource, base: str, item: str) -> list[Endpoi
 
 T = "/v1/tenants/{tenant}"
 Z = T + "/zones/{zone}"
+P = Z + "/rrsets/{name}/{type}/pools/{pool}"
 
 
 def _all() -> list[Endpoint]:
@@ -167,6 +168,38 @@ def _all() -> list[Endpoint]:
         ),
         *_resource_endpoints(ZONE, T + "/zones", Z),
         *_resource_endpoints(RRSET, Z + "/rrsets", Z + "/rrsets/{name}/{type}"),
+        Endpoint(
+            "GET",
+            P,
+            routes_pools.get_pool,
+            "getPool",
+            "Read one pool of a dynamic record set",
+            "Record sets",
+            response="Pool",
+        ),
+        Endpoint(
+            "PUT",
+            P,
+            routes_pools.put_pool,
+            "putPool",
+            "Create or replace one pool of a dynamic record set (If-Match: the record set's ETag)",
+            "Record sets",
+            request="PoolSpec",
+            response="Pool",
+            query=("dry_run", "force"),
+            if_match="required",
+        ),
+        Endpoint(
+            "DELETE",
+            P,
+            routes_pools.delete_pool,
+            "deletePool",
+            "Remove one pool of a dynamic record set (If-Match: the record set's ETag)",
+            "Record sets",
+            status=204,
+            query=("dry_run", "force"),
+            if_match="required",
+        ),
         Endpoint(
             "POST",
             Z + "/changes",

@@ -56,6 +56,16 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 253},
     "type": {"type": "string", "minLength": 1, "maxLength": 16},
     "token_id": {"type": "string", "minLength": 1, "maxLength": 64},
+    "pool": {"type": "string", "minLength": 1, "maxLength": 63},
+}
+# Examples name the objects of the README's walk-through, so example-driven clients reach real ones.
+PATH_EXAMPLES = {
+    "tenant": "acme",
+    "zone": "example.com.",
+    "name": "www",
+    "type": "A",
+    "token_id": "bootstrap",
+    "pool": "eu",
 }
 ERROR_STATUSES = {
     "400": "the request (query, header or JSON syntax) is malformed",
@@ -192,6 +202,20 @@ def _fixed_schemas() -> dict[str, Any]:
                 "detail": {"type": "string"},
                 "instance": {"type": "string"},
                 "errors": {"type": "array", "items": {"$ref": REF + "ErrorItem"}},
+            },
+        },
+        "Pool": {
+            "type": "object",
+            "required": ["kind", "tenant", "zone", "record", "type", "name", "revision", "spec"],
+            "properties": {
+                "kind": {"const": "pool"},
+                "tenant": {"type": "string"},
+                "zone": {"type": "string"},
+                "record": {"type": "string"},
+                "type": {"type": "string"},
+                "name": {"type": "string"},
+                "revision": {"type": "integer"},
+                "spec": {"$ref": REF + "PoolSpec"},
             },
         },
         "PlanItem": plan_item,
@@ -343,7 +367,15 @@ def _json(ref: str | dict[str, Any]) -> dict[str, Any]:
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = []
     for name in _path_params(endpoint.path):
-        parameters.append({"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]})
+        parameters.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": PATH_PARAMETERS[name],
+                "example": PATH_EXAMPLES[name],
+            }
+        )
     for name in endpoint.query:
         parameters.append({"name": name, "in": "query", "required": False, **QUERY_PARAMETERS[name]})
     if endpoint.if_match:

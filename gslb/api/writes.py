@@ -35,10 +35,21 @@ class Write:
     pointers: dict[str, str] = field(default_factory=dict)
     url_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    # A body that is only part of its document (a pool of a record set): the pointer prefix it sits at.
+    strip: dict[str, str] = field(default_factory=dict)
+
     def put(
-        self, spec: Any, *, expected: int | None, pointer: str = "", url_fields: tuple[str, ...] = ()
+        self,
+        spec: Any,
+        *,
+        expected: int | None,
+        pointer: str = "",
+        url_fields: tuple[str, ...] = (),
+        strip: str = "",
     ) -> str:
         key = doc_key(spec)
+        if strip:
+            self.strip[key] = strip
         self.puts.append(spec)
         if expected is not None:
             self.expected[key] = expected
@@ -221,6 +232,12 @@ def problem_items(ctx: Context, write: Write, problems: tuple[Problem, ...]) -> 
             field_name = tokens[1] if len(tokens) > 1 else ""
             if field_name and field_name in write.url_fields.get(problem.doc, ()):
                 items.append(ErrorItem(message, parameter=field_name))
+            elif problem.doc in write.strip:
+                inside = write.strip[problem.doc]
+                if problem.pointer.startswith(inside):
+                    items.append(ErrorItem(message, pointer=problem.pointer[len(inside) :]))
+                else:
+                    items.append(ErrorItem(f"{problem.pointer}: {message} (in the record set)", pointer=""))
             else:
                 items.append(ErrorItem(message, pointer=write.pointers[problem.doc] + problem.pointer))
             continue

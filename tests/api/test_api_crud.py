@@ -320,3 +320,55 @@ async def test_unchanged_put_writes_nothing(api: Api, body: dict[str, Any]) -> N
     assert same.status == 200 and same.body["revision"] == www.body["revision"]
     assert await revision_of(api) == before
     assert NS["type"] == "NS"
+
+
+async def test_pools_of_a_dynamic_record_set(api: Api) -> None:
+    c = api.client
+    await make_tenant(c, "acme")
+    app = {
+        "name": "app",
+        "type": "A",
+        "dynamic": {
+            "pools": {
+                "eu": {"values": [{"value": "192.0.2.10"}]},
+                "us": {"values": [{"value": "192.0.2.20"}]},
+            },
+            "rules": [{"geos": ["EU"], "pool": "eu"}, {"pool": "us"}],
+        },
+    }
+    await make_zone(c, "acme", "example.com.", app, {"name": "www", "type": "A", "values": ["192.0.2.1"]})
+    P = f"{Z}/rrsets/app/A/pools"
+    eu = await c.get(f"{P}/eu")
+    assert eu.status == 200 and eu.body["spec"]["values"][0]["value"] == "192.0.2.10"
+    assert eu.headers["ETag"] == (await c.get(f"{Z}/rrsets/app/A")).headers["ETag"]
+    assert (await c.get(f"{P}/asia")).status == 404
+    assert (await c.get(f"{Z}/rrsets/www/A/pools/eu")).status == 404  # a static record set has none
+
+    new_eu = {"values": [{"value": "192.0.2.11", "weight": 3}], "fallback": "us"}
+    assert (await c.put(f"{P}/eu", new_eu)).status == 428
+    bad = await c.put(
+        f"{P}/eu", {"values": [{"value": "not-an-ip"}]}, headers={"If-Match": eu.headers["ETag"]}
+    )
+    assert bad.status == 422 and bad.body["errors"][0]["pointer"] == "/values/0/value"
+    changed = await c.put(f"{P}/eu", new_eu, headers={"If-Match": eu.headers["ETag"]})
+    assert changed.status == 200, changed.body
+    assert changed.body["spec"]["fallback"] == "us" and changed.body["spec"]["values"][0]["weight"] == 3
+    stale = await c.put(f"{P}/eu", new_eu | {"fallback": None}, headers={"If-Match": eu.headers["ETag"]})
+    assert stale.status == 412
+    record = await c.get(f"{Z}/rrsets/app/A")
+    assert record.body["spec"]["dynamic"]["pools"]["eu"]["values"][0]["value"] == "192.0.2.11"
+    added = await c.put(
+        f"{P}/asia", {"values": [{"value": "192.0.2.30"}]}, headers={"If-Match": record.headers["ETag"]}
+    )
+    assert added.status == 200 and set(
+        (await c.get(f"{Z}/rrsets/app/A")).body["spec"]["dynamic"]["pools"]
+    ) == {
+        "eu",
+        "us",
+        "asia",
+    }
+    # A pool a rule still uses cannot go; an unused one can.
+    in_use = await c.delete(f"{P}/us", headers={"If-Match": added.headers["ETag"]})
+    assert in_use.status == 422 and "us" in in_use.text
+    assert (await c.delete(f"{P}/asia", headers={"If-Match": added.headers["ETag"]})).status == 204
+    assert (await c.get(f"{P}/asia")).status == 404

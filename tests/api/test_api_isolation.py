@@ -31,7 +31,8 @@ def leaks(text: str, sent: str) -> list[str]:
 
 
 async def test_tenant_a_cannot_read_write_list_or_explain_tenant_b(api: Api) -> None:
-    alpha, _bravo = await two_tenants(api)
+    alpha, bravo = await two_tenants(api)
+    bravo_token = (await bravo.get("/v1/whoami")).body["id"]
     B = "/v1/tenants/bravo"
     zone = B + "/zones/bravo-zone.test."
     reads = [
@@ -50,6 +51,8 @@ async def test_tenant_a_cannot_read_write_list_or_explain_tenant_b(api: Api) -> 
         B + "/routes",
         B + "/health",
         B + "/audit",
+        zone + "/rrsets/www/A/pools/eu",
+        f"/v1/tokens/{bravo_token}",
     ]
     for path in reads:
         reply = await alpha.get(path)
@@ -91,10 +94,11 @@ async def test_tenant_a_cannot_read_write_list_or_explain_tenant_b(api: Api) -> 
             reply = await alpha.request(method, path, body, headers=headers)
             assert reply.status in (403, 404), (method, path, reply.status, reply.body)
             assert not leaks(reply.text, path + str(body)), reply.text
-    for path in (zone, zone + "/rrsets/www/A", B + "/checks/bravo-check", B):
+    for path in (zone, zone + "/rrsets/www/A", B + "/checks/bravo-check", B, f"/v1/tokens/{bravo_token}"):
         reply = await alpha.delete(path, headers={"If-Match": '"3"'}, params={"force": "true"})
         assert reply.status == 404 and not leaks(reply.text, path)
     assert await api.store.revision() == before
+    assert (await bravo.get("/v1/whoami")).status == 200
 
     listed = await alpha.get("/v1/tenants")
     assert [item["name"] for item in listed.body["items"]] == ["alpha"]
