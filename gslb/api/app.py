@@ -19,7 +19,7 @@ from gslb.api.openapi import openapi_document
 from gslb.api.problems import PROBLEM_CONTENT_TYPE, ApiProblem, from_status, unauthorized
 from gslb.api.ratelimit import retry_after_header
 from gslb.api.tokens import authenticate
-from gslb.store import Store, StoreError, StoreUnavailableError
+from gslb.store import InvalidRequestError, Store, StoreError, StoreUnavailableError
 
 log = logging.getLogger("gslb.api")
 
@@ -60,6 +60,9 @@ async def problems_middleware(request: web.Request, handler: Callable[..., Any])
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}
         detail = exc.reason if exc.status != 404 else f"no endpoint {request.path[:200]!r}; see /v1/docs"
         response = problem_response(from_status(exc.status, detail, headers), request)
+    except InvalidRequestError as exc:
+        # Input the policy layer let through but the store cannot hold: still the client's request.
+        response = problem_response(from_status(400, str(exc)), request)
     except StoreUnavailableError as exc:
         log.error("store unavailable: %s", exc)
         unavailable = from_status(503, "the policy store is unavailable; retry shortly", {"Retry-After": "1"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +121,23 @@ def _json_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _json_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: JSON allows the syntax, but no such number can be stored
+        raise ValueError(f"{text[:40]} is too large")
+    return value
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A repeated key would silently keep only its last value: refuse it, as the YAML importer does.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key[:80]!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The request's JSON object body, or a problem saying exactly what is wrong with it."""
     if request.content_type != "application/json" and not request.content_type.endswith("+json"):
@@ -136,7 +154,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise from_status(413, f"the body is larger than the limit of {limit} bytes") from None
     try:
         text = raw.decode("utf-8")
-        body = json.loads(text, parse_constant=_json_constant)
+        body = json.loads(
+            text, parse_constant=_json_constant, parse_float=_json_float, object_pairs_hook=_json_object
+        )
     except UnicodeDecodeError as exc:
         raise bad_request(f"the body is not UTF-8 (byte {exc.start})") from None
     except json.JSONDecodeError as exc:

@@ -26,6 +26,8 @@ async def tenant_audit(request: web.Request) -> web.Response:
     ctx = await context(request)
     tenant = request.match_info["tenant"]
     ctx.require(Action.READ, tenant)
+    if ctx.principal.zones is not None:
+        raise forbidden("the audit log covers the whole tenant; a zone-limited token cannot read it")
     limit, cursor = page_params(request)
     entries, next_cursor = await read_entries(ctx.state.store, tenant, before=cursor, limit=limit)
     return web.json_response({"items": entries, "next": next_cursor})

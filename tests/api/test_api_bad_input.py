@@ -55,6 +55,19 @@ async def test_bad_bodies_are_refused_and_nothing_is_written(api: Api) -> None:
     assert is_problem(nan, 400) and "NaN" in nan.body["detail"]
     deep = await c.post(url, data="[" * 100000 + "]" * 100000, headers={"Content-Type": "application/json"})
     assert is_problem(deep, 400)
+    twice = await c.post(url, data='{"name": "a", "name": "b"}', headers={"Content-Type": "application/json"})
+    assert is_problem(twice, 400) and "appears twice" in twice.body["detail"]
+    check = {"name": "c", "type": "tcp", "port": 80, "interval": 1e999}
+    infinite = await c.post(
+        "/v1/tenants/acme/checks",
+        data=json.dumps(check).replace("Infinity", "1e999"),
+        headers={"Content-Type": "application/json"},
+    )
+    assert is_problem(infinite, 400) and "too large" in infinite.body["detail"]
+    digits = await c.post(
+        url, data='{"ttl": ' + "9" * 5000 + "}", headers={"Content-Type": "application/json"}
+    )
+    assert is_problem(digits, 400)
     latin = await c.post(url, data=b'{"name": "\xff"}', headers={"Content-Type": "application/json"})
     assert is_problem(latin, 400) and "UTF-8" in latin.body["detail"]
 

@@ -186,6 +186,7 @@ async def test_roles_viewer_zone_limited_read_only_and_inheritance(api: Api) -> 
         await editor_one.post("/v1/tenants/alpha/checks", {"name": "x", "type": "tcp", "port": 1})
     ).status == 403
     assert (await editor_one.post("/v1/tokens", {"role": "viewer", "tenant": "alpha"})).status == 403
+    assert (await editor_one.get("/v1/tenants/alpha/audit")).status == 403
 
     # Roles inherit downwards, never upwards or sideways.
     assert (await owner.get("/v1/tenants/alpha-kid/zones/kid.test./rrsets")).status == 200
