@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema_rs
+
 from gslb.api.context import ApiSettings
 from gslb.api.rbac import Role
 from gslb.api.tokens import new_record, put_op
@@ -138,6 +140,8 @@ async def test_orchestration_endpoints_metrics_and_documents(api: Api) -> None:
     assert "/v1/tenants/{tenant}/zones/{zone}/rrsets/{name}/{type}" in paths
     body = document.body["components"]["schemas"]["ARecordSetBody"]
     assert body["additionalProperties"] is False and "zone" not in body["properties"]
+    for name, schema in document.body["components"]["schemas"].items():
+        assert jsonschema_rs.meta.is_valid(schema), name  # JSON Schema 2020-12, as OpenAPI 3.1 uses
     page = await c.get("/v1/docs")
     assert page.status == 200 and "If-Match" in page.text and "/v1/tenants/{tenant}/zones" in page.text
 
