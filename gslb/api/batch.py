@@ -11,7 +11,7 @@ from gslb.api.context import context, flag, read_json
 from gslb.api.problems import ErrorItem, invalid, precondition_required
 from gslb.api.rbac import Action
 from gslb.api.resources import RRSET
-from gslb.api.routes_objects import _zone_of_url, body_items
+from gslb.api.routes_objects import body_items, zone_of_url
 from gslb.api.writes import Write, execute
 from gslb.policy import PolicyError
 from gslb.policy.problems import problems_from_validation_error
@@ -50,7 +50,7 @@ async def zone_changes(request: web.Request) -> web.Response:
     ctx = await context(request)
     tenant = request.match_info["tenant"]
     ctx.require(Action.READ, tenant)
-    zone = _zone_of_url(ctx, tenant, request.match_info["zone"], must_exist=True)
+    zone = zone_of_url(ctx, tenant, request.match_info["zone"], must_exist=True)
     ctx.require(Action.WRITE, tenant, zone=zone)
     body = await read_json(request)
     dry_run, force = flag(request, "dry_run"), flag(request, "force")
@@ -71,7 +71,7 @@ async def zone_changes(request: web.Request) -> web.Response:
             try:
                 spec = RRSET.parse(change.record, {"zone": zone})
             except PolicyError as exc:
-                errors.extend(body_items(exc, {"zone": zone}, f"{where}/record"))
+                errors.extend(body_items(exc, change.record, {"zone": zone}, f"{where}/record"))
                 continue
             key = f"rrset:{spec.doc_name()}"
             exists = key in ctx.policy.docs

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from gslb.api.metrics import ApiMetrics
-from gslb.api.problems import ApiProblem, ErrorItem, bad_request, forbidden, from_status, invalid, not_found
+from gslb.api.problems import ErrorItem, bad_request, forbidden, from_status, invalid, not_found
 from gslb.api.ratelimit import RateLimiter
 from gslb.api.rbac import Action, Decision, Principal, decide, visible_tenants
 from gslb.api.tokens import TokenRecord
@@ -239,7 +239,3 @@ def if_match(request: web.Request) -> int | None:
             [ErrorItem(f"{raw[:40]!r} is not an ETag this API gave out", header="If-Match")],
         )
     return int(text)
-
-
-def problem_for_missing(what: str) -> ApiProblem:
-    return not_found(f"{what} does not exist")

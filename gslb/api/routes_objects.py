@@ -31,14 +31,17 @@ def parse_body(resource: Resource, body: dict[str, Any], ident: dict[str, str], 
     try:
         return resource.parse(body, ident)
     except PolicyError as exc:
-        raise invalid("the object is not valid; nothing was written", body_items(exc, ident, base)) from None
+        raise invalid(
+            "the object is not valid; nothing was written", body_items(exc, body, ident, base)
+        ) from None
 
 
-def body_items(exc: PolicyError, ident: dict[str, str], base: str) -> list[ErrorItem]:
+def body_items(exc: PolicyError, body: dict[str, Any], ident: dict[str, str], base: str) -> list[ErrorItem]:
+    """Problems of a document made of `body` and the URL's `ident`: URL fields become parameters."""
     items = []
     for problem in exc.problems:
         tokens = problem.pointer.split("/")
-        if len(tokens) > 1 and tokens[1] in ident and problem.message.find("from the URL") < 0:
+        if len(tokens) > 1 and tokens[1] in ident and tokens[1] not in body:
             items.append(ErrorItem(problem.message, parameter=tokens[1]))
         else:
             items.append(ErrorItem(problem.message, pointer=base + problem.pointer))
@@ -69,11 +72,8 @@ class Located:
     def revision(self) -> int:
         return self.ctx.state.revision_of(self.key)
 
-    def url(self) -> str:
-        return self.ctx.request.path
 
-
-def _zone_of_url(ctx: Context, tenant: str, text: str, *, must_exist: bool) -> str:
+def zone_of_url(ctx: Context, tenant: str, text: str, *, must_exist: bool) -> str:
     zone = zone_name(text)
     if zone is None and not must_exist:
         raise invalid("the zone name is not valid", [ErrorItem(_zone_error(text), parameter="zone")])
@@ -107,12 +107,12 @@ async def locate(request: web.Request, resource: Resource, action: Action) -> Lo
     tenant = info["tenant"]
     if resource is ZONE:
         ctx.require(Action.READ, tenant)
-        zone = _zone_of_url(ctx, tenant, info["zone"], must_exist=action is Action.READ)
+        zone = zone_of_url(ctx, tenant, info["zone"], must_exist=action is Action.READ)
         ctx.require(action, tenant, zone=zone)
         return Located(ctx, resource, tenant, {"tenant": tenant, "name": zone}, zone)
     if resource is RRSET:
         ctx.require(Action.READ, tenant)
-        zone = _zone_of_url(ctx, tenant, info["zone"], must_exist=True)
+        zone = zone_of_url(ctx, tenant, info["zone"], must_exist=True)
         ctx.require(action, tenant, zone=zone)
         name = info["name"].lower()
         return Located(
@@ -145,7 +145,7 @@ def list_handler(resource: Resource) -> Any:
         limit, cursor = page_params(request)
         pairs: list[tuple[str, Any]] = []
         if resource is RRSET:
-            zone = _zone_of_url(ctx, tenant, request.match_info["zone"], must_exist=True)
+            zone = zone_of_url(ctx, tenant, request.match_info["zone"], must_exist=True)
             ctx.require(Action.READ, tenant, zone=zone)
             for record in ctx.policy.zone_records().get(zone, ()):
                 pairs.append((f"{record.name}/{record.type}", record))
@@ -200,7 +200,7 @@ def _records_on_create(found: Located, body: dict[str, Any], write: Write) -> No
         try:
             spec = RRSET.parse(record, {"zone": zone})
         except PolicyError as exc:
-            items.extend(body_items(exc, {"zone": zone}, f"/records/{index}"))
+            items.extend(body_items(exc, record, {"zone": zone}, f"/records/{index}"))
             continue
         write.put(spec, expected=0, pointer=f"/records/{index}", url_fields=("zone",))
     if items:
@@ -254,7 +254,7 @@ def create_handler(resource: Resource) -> Any:
         ctx.require(Action.READ, tenant)
         ident: dict[str, str] = {"tenant": tenant}
         if resource is RRSET:
-            zone = _zone_of_url(ctx, tenant, info["zone"], must_exist=True)
+            zone = zone_of_url(ctx, tenant, info["zone"], must_exist=True)
             ctx.require(Action.WRITE, tenant, zone=zone)
             ident = {"zone": zone}
         elif resource is not ZONE:

@@ -15,8 +15,9 @@ from gslb.api.audit import read_entries
 from gslb.api.context import context, page_params
 from gslb.api.problems import ApiProblem, ErrorItem, bad_request, forbidden
 from gslb.api.rbac import Action
-from gslb.api.routes_objects import _zone_of_url
+from gslb.api.routes_objects import zone_of_url
 from gslb.engine.explain import explain
+from gslb.store import DocRef
 
 EXPLAIN_CATCH_UP = 1.0
 HEALTH_KIND = "health"  # the store kind health states are written under (gslb.feed reads the same)
@@ -55,8 +56,6 @@ async def tenant_health(request: web.Request) -> web.Response:
     if cursor is not None:
         keys = [key for key in keys if key.partition(":")[2] > cursor]
     page = keys[:limit]
-    from gslb.store import DocRef
-
     docs = await ctx.state.store.get_many(DocRef.parse(key) for key in page)
     items = []
     for key in page:
@@ -84,7 +83,7 @@ async def explain_handler(request: web.Request) -> web.Response:
     ctx = await context(request)
     tenant = request.match_info["tenant"]
     ctx.require(Action.READ, tenant)
-    zone = _zone_of_url(ctx, tenant, request.match_info["zone"], must_exist=True)
+    zone = zone_of_url(ctx, tenant, request.match_info["zone"], must_exist=True)
     ctx.require(Action.READ, tenant, zone=zone)
     state = ctx.state
     if state.snapshot is None:

@@ -3,8 +3,6 @@ the store; a token's own holder may always see and revoke it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -148,6 +146,5 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 
 async def whoami(request: web.Request) -> web.Response:
-    record = request[TOKEN_KEY]
-    ctx: Any = await context(request)
-    return web.json_response({**record.public_json(), "tenants": sorted(ctx.visible)})
+    ctx = await context(request)
+    return web.json_response({**request[TOKEN_KEY].public_json(), "tenants": sorted(ctx.visible)})

@@ -72,14 +72,28 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--api-rate", type=float, default=50.0, help="requests per second per token (50)")
     group.add_argument("--api-burst", type=int, default=100, help="burst allowance per token (100)")
+    group.add_argument(
+        "--api-force-min-records",
+        type=int,
+        default=10,
+        help="the 30%% force guard applies to zones of at least this many record sets (10; 0: every zone)",
+    )
 
 
 def api_settings(args: argparse.Namespace) -> Any:
     from gslb.api.context import ApiSettings
 
-    if args.api_max_body < 1024 or args.api_rate <= 0 or args.api_burst < 1:
-        raise UserFacingError("--api-max-body must be >= 1024, --api-rate > 0, --api-burst >= 1", 2)
-    return ApiSettings(max_body_bytes=args.api_max_body, rate=args.api_rate, burst=args.api_burst)
+    if args.api_max_body < 1024 or args.api_rate <= 0 or args.api_burst < 1 or args.api_force_min_records < 0:
+        raise UserFacingError(
+            "--api-max-body must be >= 1024, --api-rate > 0, --api-burst >= 1, --api-force-min-records >= 0",
+            2,
+        )
+    return ApiSettings(
+        max_body_bytes=args.api_max_body,
+        rate=args.api_rate,
+        burst=args.api_burst,
+        force_min_zone_size=args.api_force_min_records,
+    )
 
 
 def bootstrap_text(args: argparse.Namespace) -> str | None:

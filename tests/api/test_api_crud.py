@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import NS, Api, make_tenant, make_zone
+from gslb.api.context import ApiSettings
+from tests.api.conftest import NS, Api, make_tenant, make_zone, start_api
 
 T = "/v1/tenants/acme"
 Z = T + "/zones/example.com."
@@ -372,3 +373,32 @@ async def test_pools_of_a_dynamic_record_set(api: Api) -> None:
     assert in_use.status == 422 and "us" in in_use.text
     assert (await c.delete(f"{P}/asia", headers={"If-Match": added.headers["ETag"]})).status == 204
     assert (await c.get(f"{P}/asia")).status == 404
+
+
+async def test_force_guard_on_small_zones_is_a_setting(api: Api, redis_server: Any) -> None:
+    small = (
+        {"name": "a", "type": "A", "values": ["192.0.2.1"]},
+        {"name": "b", "type": "A", "values": ["192.0.2.2"]},
+    )
+    await make_tenant(api.client, "acme")
+    await make_zone(api.client, "acme", "example.com.", *small)
+    a = await api.client.get(f"{Z}/rrsets/a/A")
+    routine = await api.client.put(
+        f"{Z}/rrsets/a/A", {"values": ["192.0.2.9"]}, headers={"If-Match": a.headers["ETag"]}
+    )
+    assert routine.status == 200  # 1 of 3 record sets, but the zone is below the default minimum of 10
+    async for strict in start_api(redis_server.url, ApiSettings(force_min_zone_size=0)):
+        await make_tenant(strict.client, "acme")
+        await make_zone(strict.client, "acme", "example.com.", *small)
+        a = await strict.client.get(f"{Z}/rrsets/a/A")
+        held = await strict.client.put(
+            f"{Z}/rrsets/a/A", {"values": ["192.0.2.9"]}, headers={"If-Match": a.headers["ETag"]}
+        )
+        assert held.status == 409 and "1 of 3 record sets (33%)" in held.body["errors"][0]["detail"]
+        forced = await strict.client.put(
+            f"{Z}/rrsets/a/A",
+            {"values": ["192.0.2.9"]},
+            headers={"If-Match": a.headers["ETag"]},
+            params={"force": "true"},
+        )
+        assert forced.status == 200
