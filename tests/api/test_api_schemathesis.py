@@ -44,13 +44,15 @@ async def test_schemathesis_finds_no_server_error_or_schema_violation(
             "--header",
             f"Authorization: Bearer {api.client.token}",
             "--checks",
-            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+            # ignored_auth: every operation refuses requests without (or with a wrong) token.
+            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,"
+            "ignored_auth",
             "--phases",
             "coverage,fuzzing",
             "--max-examples",
             "3",
             "--workers",
-            "2",
+            "1",  # hypothesis in several threads has raised internal errors of its own
             "--no-color",
             "--generation-database",
             "none",
