@@ -14,7 +14,7 @@ from aiohttp import web
 from gslb.api.app import create_app
 from gslb.api.context import ApiSettings
 from gslb.api.rbac import Role
-from gslb.api.tokens import new_record, put_op
+from gslb.api.tokens import TokenRecord, new_record, put_op
 from gslb.feed import SnapshotFeed
 from gslb.store import KeySpace, Store
 from gslb.store.factory import redis_client
@@ -88,6 +88,7 @@ class Api:
     base: str
     prefix: str
     settings: ApiSettings
+    admin_record: TokenRecord
 
 
 async def start_api(redis_url: str, settings: ApiSettings | None = None) -> AsyncIterator[Api]:
@@ -106,7 +107,7 @@ async def start_api(redis_url: str, settings: ApiSettings | None = None) -> Asyn
     await web.TCPSite(runner, "127.0.0.1", port).start()
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
-        yield Api(Client(session, base, admin_token), store, feed, base, prefix, settings)
+        yield Api(Client(session, base, admin_token), store, feed, base, prefix, settings, record)
     await runner.cleanup()
     await feed.stop()
     await store.close()

@@ -160,3 +160,17 @@ async def test_rate_limit_answers_429_with_retry_after(redis_server: Any) -> Non
         await api.store.commit([put_op(record)])
         assert (await api.client.as_token(text).get("/v1/whoami")).status == 200
         assert (await api.client.get("/healthz")).status == 200
+
+
+async def test_store_outage_is_503_and_the_api_recovers(fresh_redis: Any) -> None:
+    async for api in start_api(fresh_redis.url):
+        await make_tenant(api.client, "acme")
+        fresh_redis.stop()
+        down = await api.client.get("/v1/tenants/acme")
+        assert is_problem(down, 503) and down.headers["Retry-After"] == "1"
+        assert (await api.client.get("/readyz")).status == 503
+        assert (await api.client.get("/healthz")).status == 200  # the process itself is fine
+        fresh_redis.start()  # an empty Redis: the test restores its token by hand
+        await api.store.commit([put_op(api.admin_record)])
+        assert (await api.client.get("/readyz")).status == 200
+        assert (await api.client.get("/v1/whoami")).status == 200
