@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,24 @@ def audit_op(
     if request_id:
         body["request_id"] = request_id
     return Put(DocRef(AUDIT_KIND, name), tenant or "", body, if_rev=0)
+
+
+def plan_audit_ops(
+    plan: Any, before: Any, revisions: Mapping[str, int], *, actor: str, action: str
+) -> list[Put]:
+    """One entry per tenant a plan (gslb.importer.plan.Plan) touches, for an import's commit."""
+    after = plan.apply(before)
+    by_tenant: dict[str | None, list[AuditChange]] = {}
+    for change in plan.changes():
+        spec = change.old if change.old is not None else change.new
+        tenant = (before if change.old is not None else after).tenant_of(spec)
+        by_tenant.setdefault(tenant, []).append(
+            AuditChange(change.key, change.action, revisions.get(change.key, 0))
+        )
+    return [
+        audit_op(tenant, actor=actor, action=action, rev_before=before.revision, changes=changes)
+        for tenant, changes in sorted(by_tenant.items(), key=lambda item: item[0] or "")
+    ]
 
 
 def entry_json(doc: StoredDoc) -> dict[str, Any]:

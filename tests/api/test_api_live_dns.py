@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dns.message
@@ -128,7 +129,7 @@ def test_change_through_api_answers_in_dns_within_100ms(node: dict[str, Any]) ->
     assert latencies[-1] < 0.1
 
 
-def test_bootstrap_token_cli_tokens_and_audit(node: dict[str, Any]) -> None:
+def test_bootstrap_token_cli_tokens_and_audit(node: dict[str, Any], tmp_path: Path) -> None:
     base, store = node["base"], node["store"]
     assert call(base, "POST", "/v1/tenants", BOOTSTRAP, {"name": "acme"})[0] == 201
     created = gslb("token", "create", "--role", "owner", "--tenant", "acme", "--description", "ci", *store)
@@ -152,6 +153,19 @@ def test_bootstrap_token_cli_tokens_and_audit(node: dict[str, Any]) -> None:
     as_json = gslb("audit", "--tenant", "acme", "--json", *store)
     entries = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert entries[0]["action"] == "gslb token create" and entries[0]["actor"] == "cli"
+
+    policy = tmp_path / "kid.yaml"
+    policy.write_text(
+        "tenants:\n  acme-kid:\n    parent: acme\n    checks:\n      web: {type: tcp, port: 80}\n"
+    )
+    assert gslb("import", str(policy), "--merge", *store).returncode == 0
+    imported = [
+        json.loads(line)
+        for line in gslb("audit", "--tenant", "acme-kid", "--json", *store).stdout.splitlines()
+    ]
+    assert imported[0]["action"] == f"cli import {policy}" and imported[0]["changes"] == [
+        {"action": "create", "key": "check:acme-kid/web", "rev_before": 0}
+    ]
 
     token_id = token.split("_")[1]
     revoked = gslb("token", "revoke", token_id, *store)
