@@ -41,6 +41,9 @@ class NodeSettings:
     tsig_keys: Path | None = None  # TSIG key file for zone transfers and NOTIFY
     query_log: str | None = None  # file for one JSON line per query ("-": stdout); None: off
     forward: Any = None  # gslb.dns.forward.forwarder.ForwardSettings, or None: REFUSED outside our zones
+    api: tuple[str, int] | None = None  # REST API listener (worker 0 only); None: off
+    api_settings: Any = None  # gslb.api.context.ApiSettings
+    bootstrap_token: str | None = None
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -153,6 +156,9 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
                 closers.append(forwarder.close)
             if query_log is not None:
                 closers.append(query_log.close)  # after the listeners: the last answers get logged
+            # The API before the status endpoint: once /readyz answers, everything is up.
+            if settings.api is not None and worker == 0:
+                closers.append(await _start_api(settings, store, feed))
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
                     status_app(feed, settings.store.describe(), tuple(collectors)), access_log=None
@@ -172,10 +178,12 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
                 parts.append("DNS on " + ", ".join(f"{host}:{port}" for host, port in listeners.bound))
             if settings.http is not None and worker == 0:
                 parts.append(f"status on http://{settings.http[0]}:{settings.http[1]}/v1/status")
+            if settings.api is not None and worker == 0:
+                parts.append(f"API on http://{settings.api[0]}:{settings.api[1]}/v1/docs")
             print(
                 f"gslb serving ({'; '.join(parts) or 'store only'}), {settings.store.describe()}", flush=True
             )
-            await _wait_for_stop()
+            await wait_for_stop()
             log.info("worker %d shutting down", worker)
         finally:
             try:
@@ -284,7 +292,33 @@ async def _start_dns(
     return listeners, transfers
 
 
-async def _wait_for_stop() -> None:
+async def _start_api(settings: NodeSettings, store: Any, feed: Any) -> Any:
+    """The REST API on its own (loopback by default) port; returns its cleanup coroutine function."""
+    from gslb.commands.api import bootstrap, start_api_site
+
+    assert settings.api is not None
+    await bootstrap(store, settings.bootstrap_token)
+    geo = None
+    if settings.geoip is not None:
+        from geodata.errors import GeoDataError
+        from geodata.lookup import GeoDatabase
+
+        try:
+            geo = GeoDatabase.open(settings.geoip)
+        except GeoDataError as exc:
+            raise UserFacingError(str(exc)) from None
+    runner = await start_api_site(
+        store,
+        settings.api,
+        settings.api_settings,
+        snapshot=lambda: feed.snapshot,
+        geo=geo,
+        ready=lambda: feed.stats is not None,
+    )
+    return runner.cleanup
+
+
+async def wait_for_stop() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gslb.commands.api import DEFAULT_API, add_api_options, api_settings, bootstrap_text
 from gslb.commands.common import store_settings
 from gslb.commands.forward_options import add_forward_options, forward_settings
 from gslb.commands.node import NodeSettings, ensure_demo_geoip, parse_host_port, run_workers
@@ -37,6 +38,13 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
         help=f"load the demo tenant '{DEMO_TENANT}' and its zones when absent, and use the demo "
         "geography unless --geoip is given",
     )
+    serve.add_argument(
+        "--api",
+        default=DEFAULT_API,
+        metavar="HOST:PORT|off",
+        help=f"the policy REST API (default {DEFAULT_API}; 'off' to run none)",
+    )
+    add_api_options(serve)
     serve.set_defaults(handler=_serve)
 
     dns = commands.add_parser(
@@ -48,7 +56,7 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
     add_store_options(dns)
     _add_dns_options(dns, default_listen=[DEFAULT_DNS])
     dns.add_argument("--http", default=None, metavar="HOST:PORT", help="status and metrics endpoint (off)")
-    dns.set_defaults(handler=_dns, demo=False)
+    dns.set_defaults(handler=_dns, demo=False, api="off")
 
 
 def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[str]) -> None:
@@ -99,6 +107,9 @@ def _settings(args: argparse.Namespace) -> NodeSettings:
         tsig_keys=Path(args.tsig_keys) if args.tsig_keys else None,
         query_log=args.query_log,
         forward=forward_settings(args),
+        api=None if args.api == "off" else parse_host_port(args.api),
+        api_settings=api_settings(args) if args.api != "off" else None,
+        bootstrap_token=bootstrap_text(args) if args.api != "off" else None,
     )
 
 
