@@ -410,3 +410,30 @@ def test_bad_forwarding_options_are_refused_with_what_to_fix(args: list[str], me
     )
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
+
+
+async def test_popular_names_are_refreshed_before_they_expire() -> None:
+    async def prompt(query: Any, addr: Any, server: Scripted) -> None:
+        assert server.transport is not None
+        server.transport.sendto(server.answer(query, "192.0.2.46", ttl=60), addr)
+
+    transport, upstream, port = await scripted(prompt)
+    server, forwarder, fport = await start_forwarder(upstreams=(f"127.0.0.1:{port}",))
+    try:
+        assert a_records(await ask(fport, "popular.example.net.")) == [("192.0.2.46", 60)]
+        entry = next(iter(forwarder.cache._entries.values()))
+        entry.stored_at -= 59  # one second left: inside the prefetch window
+        forwarder._memo.clear()  # as if the memo's second had ticked
+        for _ in range(9):
+            assert [a for a, _ in a_records(await ask(fport, "popular.example.net."))] == ["192.0.2.46"]
+        for _ in range(50):
+            if upstream.count == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert upstream.count == 2 and forwarder.counts["prefetch"] == 1
+        refreshed = next(iter(forwarder.cache._entries.values()))
+        assert refreshed is not entry and refreshed.expires_at() > entry.expires_at() + 50
+    finally:
+        await server.close()
+        await forwarder.close()
+        transport.close()

@@ -59,6 +59,8 @@ FORWARDED_POOL: Final = "(forwarded)"
 MEMO_SIZE: Final = 65_536
 PREFETCH_MIN_HITS: Final = 8  # entries asked at least this often are refreshed before they expire
 PREFETCH_WINDOW: Final = 0.1  # ... in the last tenth of their lifetime
+# ... or the last 2 s: popular names reach the full path once a second (the memo serves the rest).
+PREFETCH_MIN_WINDOW: Final = 2.0
 UPSTREAM_RCODES_TO_SKIP: Final = frozenset({SERVFAIL, REFUSED})
 Network = IPv4Network | IPv6Network
 
@@ -118,7 +120,7 @@ class Forwarder(Collector):
         )
         self._allowed: dict[str, bool] = {}
         # Finished UDP responses by query bytes after the ID, each good until the next TTL tick.
-        self._memo: dict[bytes, tuple[bytes, QueryInfo, float]] = {}
+        self._memo: dict[bytes, tuple[bytes, QueryInfo, float, CacheEntry]] = {}
         self._inflight: dict[CacheKey, asyncio.Future[CacheEntry | None]] = {}
         self._background: set[asyncio.Task[object]] = set()
         self._max_udp = max_udp_payload
@@ -155,6 +157,7 @@ class Forwarder(Collector):
             self.counts["ratelimited"] += 1
             return None, None
         self.counts["hit"] += 1
+        memo[3].hits += 1  # popularity, for prefetch
         return packet[:2] + memo[0], memo[1]
 
     def handle(
@@ -186,11 +189,14 @@ class Forwarder(Collector):
                 self._maybe_prefetch(key, entry, packet, now)
             response = self._reply(entry.wire(now), qid, qflags, question, opt, limit)
             info = QueryInfo(None, qtype, entry.rcode, FORWARDED_POOL)
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
-            # Good until the entry's TTLs tick (whole seconds since it was stored) or it expires.
+            # Good until the entry's TTLs tick (whole seconds since it was stored), and never inside
+            # the prefetch window, where every query takes this path so popular names get refreshed.
             tick = entry.stored_at + int(now - entry.stored_at) + 1
-            self._memo[packet[2:]] = (response[2:], info, min(tick, entry.expires_at()))
+            valid_until = min(tick, _prefetch_start(entry))
+            if valid_until > now:
+                if len(self._memo) >= MEMO_SIZE:
+                    self._memo.clear()
+                self._memo[packet[2:]] = (response[2:], info, valid_until, entry)
             return response, info
         info = QueryInfo(None, qtype, NOERROR, FORWARDED_POOL)
         return self._resolve(key, packet, qid, qflags, question, opt, limit), info
@@ -300,7 +306,7 @@ class Forwarder(Collector):
         return sorted(self.default, key=_order)
 
     def _maybe_prefetch(self, key: CacheKey, entry: CacheEntry, packet: bytes, now: float) -> None:
-        if now < entry.expires_at() - entry.lifetime * PREFETCH_WINDOW or key in self._inflight:
+        if now < _prefetch_start(entry) or key in self._inflight:
             return
         entry.prefetching = True
         self.counts["prefetch"] += 1
@@ -342,6 +348,11 @@ class Forwarder(Collector):
 
 # A sentinel entry meaning "no upstream answered": the caller tries serve-stale.
 _STALE_MARK: Final = CacheEntry(b"", (), (), SERVFAIL, 0, 0.0)
+
+
+def _prefetch_start(entry: CacheEntry) -> float:
+    window = min(entry.lifetime / 2, max(entry.lifetime * PREFETCH_WINDOW, PREFETCH_MIN_WINDOW))
+    return entry.expires_at() - window
 
 
 def _order(upstream: Upstream) -> float:
