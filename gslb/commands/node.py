@@ -249,8 +249,6 @@ async def _start_dns(
     query_log: Any = None,
     forwarder: Any = None,
 ) -> Any:
-    from geodata.errors import GeoDataError
-    from geodata.lookup import GeoDatabase
     from gslb.dns.listeners import DnsListeners, ListenAddress
     from gslb.dns.metrics import CountingAnswerer
     from gslb.dns.responder import Responder
@@ -260,12 +258,7 @@ async def _start_dns(
         addresses = [ListenAddress.parse(text) for text in settings.dns]
     except ValueError as exc:
         raise UserFacingError(str(exc), 2) from None
-    geo = None
-    if settings.geoip is not None:
-        try:
-            geo = GeoDatabase.open(settings.geoip)
-        except GeoDataError as exc:
-            raise UserFacingError(str(exc)) from None
+    geo = open_geo(settings.geoip)
     # partial(getattr) rather than a lambda: called once per query, it is a C call, not a frame.
     responder: Any = Responder(
         partial(getattr, feed, "snapshot"),
@@ -292,21 +285,26 @@ async def _start_dns(
     return listeners, transfers
 
 
+def open_geo(path: Path | None) -> Any:
+    """The GeoIP database at `path` (None: no geography); a UserFacingError saying what is wrong."""
+    if path is None:
+        return None
+    from geodata.errors import GeoDataError
+    from geodata.lookup import GeoDatabase
+
+    try:
+        return GeoDatabase.open(path)
+    except GeoDataError as exc:
+        raise UserFacingError(str(exc)) from None
+
+
 async def _start_api(settings: NodeSettings, store: Any, feed: Any) -> Any:
     """The REST API on its own (loopback by default) port; returns its cleanup coroutine function."""
     from gslb.commands.api import bootstrap, start_api_site
 
     assert settings.api is not None
     await bootstrap(store, settings.bootstrap_token)
-    geo = None
-    if settings.geoip is not None:
-        from geodata.errors import GeoDataError
-        from geodata.lookup import GeoDatabase
-
-        try:
-            geo = GeoDatabase.open(settings.geoip)
-        except GeoDataError as exc:
-            raise UserFacingError(str(exc)) from None
+    geo = open_geo(settings.geoip)
     runner = await start_api_site(
         store,
         settings.api,
