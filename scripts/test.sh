@@ -8,8 +8,9 @@ PYTHON="${PYTHON:-python3}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# Debian packages the tests start for real (redis-server for the store tests).
-debs=(redis-server)
+# Debian packages the tests start for real (redis-server for the store tests; systemd for
+# systemd-analyze, which checks the units in deploy/systemd).
+debs=(redis-server systemd)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")

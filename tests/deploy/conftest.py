@@ -1,4 +1,4 @@
-"""A real `gslb dns` started with the command line of the DNS Deployment, shared by the deploy tests."""
+"""Fixtures of the deploy tests: one real `gslb dns` with the DNS Deployment's command line."""
 
 from __future__ import annotations
 
@@ -6,66 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_support import KUBERNETES, REPO, all_containers, render
+from deploy_live import LiveDns, dns_container, gslb_environment, loopback_arguments
 
 from gslb.demo import DEMO_POLICY_YAML
 from tests.conftest import free_port
-
-
-@dataclass
-class LiveDns:
-    container: dict[str, Any]  # the container as the base kustomization renders it
-    argv: list[str]  # its arguments with loopback addresses substituted
-    http: tuple[str, int]
-    dns: tuple[str, int]
-    query_log: Path
-    log: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        url = f"http://{self.http[0]}:{self.http[1]}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return int(response.status), bytes(response.read())
-        except urllib.error.HTTPError as exc:
-            return int(exc.code), bytes(exc.read())
-
-
-def dns_container() -> dict[str, Any]:
-    (container,) = [c for c in all_containers(render(KUBERNETES / "base")) if c["name"] == "dns"]
-    return container
-
-
-def loopback_arguments(args: list[str], *, dns_port: int, http_port: int, upstream_port: int) -> list[str]:
-    """The manifest's arguments with every address moved to loopback (tests use no other network)."""
-    replaced = list(args)
-    substitutes = {
-        "--listen": f"127.0.0.1:{dns_port}",
-        "--http": f"127.0.0.1:{http_port}",
-        # Nothing listens there: the test never sends a query that would be forwarded.
-        "--forward": f"127.0.0.1:{upstream_port}",
-    }
-    for index, arg in enumerate(args[:-1]):
-        if arg in substitutes:
-            replaced[index + 1] = substitutes[arg]
-    return replaced
-
-
-def gslb_environment(redis_url: str, prefix: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["GSLB_REDIS_URL"] = redis_url
-    env["GSLB_PREFIX"] = prefix
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -85,10 +33,13 @@ def live_dns(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
     dns_port, http_port, upstream_port = free_port(), free_port(), free_port()
     node = LiveDns(
         container=container,
-        argv=loopback_arguments(
-            container["args"], dns_port=dns_port, http_port=http_port, upstream_port=upstream_port
-        )
-        + ["--query-log", str(tmp / "query.log")],
+        argv=[
+            *loopback_arguments(
+                container["args"], dns_port=dns_port, http_port=http_port, upstream_port=upstream_port
+            ),
+            "--query-log",
+            str(tmp / "query.log"),
+        ],
         http=("127.0.0.1", http_port),
         dns=("127.0.0.1", dns_port),
         query_log=tmp / "query.log",
@@ -107,22 +58,3 @@ def live_dns(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
         except subprocess.TimeoutExpired:
             node.process.kill()
             node.process.wait()
-
-
-def wait_for(node: LiveDns, path: str, status: int, timeout: float = 30.0) -> float:
-    """Poll `path` until it answers `status`; returns the seconds it took."""
-    started = time.monotonic()
-    last: object = None
-    while time.monotonic() - started < timeout:
-        assert node.process is not None
-        if node.process.poll() is not None:
-            raise AssertionError(f"gslb dns exited {node.process.returncode}:\n{node.log.read_text()}")
-        try:
-            code, _body = node.get(path)
-            if code == status:
-                return time.monotonic() - started
-            last = code
-        except OSError as exc:
-            last = exc
-        time.sleep(0.05)
-    raise AssertionError(f"{path} did not answer {status} in {timeout} s (last: {last})\n{node.log.read_text()}")

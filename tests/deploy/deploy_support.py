@@ -10,6 +10,7 @@ feature cannot be silently ignored: teach it here first. Its output was compared
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import re
 import shlex
@@ -193,7 +194,17 @@ def is_gslb(container: dict[str, Any]) -> bool:
 
 
 _QUANTITY = re.compile(r"^([0-9.]+)(m|Ki|Mi|Gi|Ti|k|M|G)?$")
-_FACTORS = {None: 1, "m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_FACTORS = {
+    None: 1,
+    "m": 0.001,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
 
 
 def quantity(text: str | int | float) -> float:
@@ -228,10 +239,8 @@ def check_gslb_arguments(argv: list[str]) -> CommandCheck:
 
     for sub in (parser, *subparsers.choices.values()):
         sub.error = refuse  # type: ignore[method-assign]
-    try:
+    with contextlib.suppress(SystemExit):  # refuse() has recorded the parser's complaint
         parser.parse_args(argv)
-    except SystemExit:
-        pass
     return CommandCheck(command, registered=True, problem="; ".join(problems) or None)
 
 

@@ -37,7 +37,11 @@ def build_args() -> dict[str, str]:
 
 def test_stages_use_debian_bookworm_python_bases() -> None:
     args = build_args()
-    bases = [re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], arg.split()[0]) for w, arg in instructions() if w == "FROM"]
+    bases = [
+        re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], arg.split()[0])
+        for w, arg in instructions()
+        if w == "FROM"
+    ]
     assert len(bases) == 2 and set(bases) <= BASES
 
 
@@ -77,7 +81,9 @@ def test_runs_gslb_unprivileged_with_the_user_the_manifests_expect() -> None:
 
 
 def test_exposes_every_port_the_manifests_use() -> None:
-    exposed = {tuple(port.split("/")) for word, arg in instructions() if word == "EXPOSE" for port in arg.split()}
+    exposed = {
+        tuple(port.split("/")) for word, arg in instructions() if word == "EXPOSE" for port in arg.split()
+    }
     for container in all_containers(render(KUBERNETES / "base")):
         if is_gslb(container):
             for port in container["ports"]:

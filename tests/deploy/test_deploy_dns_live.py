@@ -7,8 +7,9 @@ import json
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
-from conftest import LiveDns, wait_for
+from deploy_live import LiveDns, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -31,7 +32,7 @@ def test_the_node_answers_hosted_zones_and_refuses_forwarding_to_outsiders(live_
     host, port = live_dns.dns
     answer = dns.query.udp(dns.message.make_query("www.demo.example.", "A"), host, port=port, timeout=2)
     assert answer.rcode() == dns.rcode.NOERROR
-    assert answer.find_rrset(answer.answer, answer.question[0].name, 1, dns.rdatatype.A)
+    assert answer.find_rrset(answer.answer, answer.question[0].name, dns.rdataclass.IN, dns.rdatatype.A)
     # 127.0.0.1 is outside the manifest's --forward-allow networks: no forwarding for it.
     outside = dns.query.tcp(dns.message.make_query("example.org.", "A"), host, port=port, timeout=2)
     assert outside.rcode() == dns.rcode.REFUSED

@@ -10,7 +10,7 @@ from typing import Any
 
 import dns.message
 import dns.query
-from conftest import LiveDns, wait_for
+from deploy_live import LiveDns, wait_for
 from deploy_support import GRAFANA
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -29,7 +29,9 @@ SUFFIXES = {"counter": ("",), "gauge": ("",), "histogram": ("_bucket", "_sum", "
 def documented_metrics() -> dict[str, tuple[str, str]]:
     """Series name -> (type, status) from the table in deploy/grafana/README.md."""
     table: dict[str, tuple[str, str]] = {}
-    row = re.compile(r"^\| `(gslb_[a-z0-9_]+)` \| (counter|gauge|histogram) \|.*\| (serving|coming \(issue \d+\)) \|$")
+    row = re.compile(
+        r"^\| `(gslb_[a-z0-9_]+)` \| (counter|gauge|histogram) \|.*\| (serving|coming \(issue \d+\)) \|$"
+    )
     for line in (GRAFANA / "README.md").read_text().splitlines():
         match = row.match(line)
         if match:
@@ -64,9 +66,14 @@ def metric_names(expr: str) -> set[str]:
 
 
 def test_the_metric_name_extraction_reads_names_and_nothing_else() -> None:
-    expr = 'histogram_quantile(0.99, sum by (le, method) (rate(gslb_api_request_seconds_bucket{instance=~"$instance"}[$__rate_interval])))'
+    expr = (
+        "histogram_quantile(0.99, sum by (le, method) "
+        '(rate(gslb_api_request_seconds_bucket{instance=~"$instance"}[$__rate_interval])))'
+    )
     assert metric_names(expr) == {"gslb_api_request_seconds_bucket"}
-    assert metric_names('max(gslb_snapshot_revision) - gslb_snapshot_revision{a="b"}') == {"gslb_snapshot_revision"}
+    assert metric_names('max(gslb_snapshot_revision) - gslb_snapshot_revision{a="b"}') == {
+        "gslb_snapshot_revision"
+    }
     try:
         metric_names("sum(rate(node_cpu_seconds_total[5m]))")
     except AssertionError as exc:
@@ -81,12 +88,18 @@ def test_the_dashboard_is_importable_grafana_json() -> None:
     ids = [p["id"] for p in data["panels"]]
     assert len(ids) == len(set(ids))
     variables = {v["name"]: v for v in data["templating"]["list"]}
-    assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+    assert (
+        variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+    )
     occupied: set[tuple[int, int]] = set()
     for panel in data["panels"]:
         grid = panel["gridPos"]
         assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
-        cells = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])}
+        cells = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
         assert not cells & occupied, f"panel {panel['title']!r} overlaps another"
         occupied |= cells
         if panel["type"] != "row":
