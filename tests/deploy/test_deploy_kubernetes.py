@@ -62,7 +62,9 @@ RENDERED_IDS = [name for name, _ in RENDERED]
 def test_the_layout_is_base_components_overlays_examples() -> None:
     assert (KUBERNETES / "base" / "kustomization.yaml").is_file()
     assert OVERLAYS == ["production", "quickstart"]
-    assert {"bundled-redis", "large-policy", "pinned-dns-ip", "public-dns"} <= set(COMPONENTS)
+    assert {"bundled-redis", "dns-autoscaling", "large-policy", "pinned-dns-ip", "public-dns"} <= set(
+        COMPONENTS
+    )
     assert [path.name for path in EXAMPLES] == ["coredns-configmap.yaml", "pod-dnsconfig.yaml"]
     assert not (KUBERNETES / "examples" / "kustomization.yaml").exists()
 
@@ -244,6 +246,10 @@ def test_services_select_pods_and_name_their_ports() -> None:
 def test_workloads_select_their_own_pods() -> None:
     for _name, objects in RENDERED:
         for obj in objects:
+            if obj["kind"] == "HorizontalPodAutoscaler":
+                target = obj["spec"]["scaleTargetRef"]
+                scaled = find(objects, target["kind"], target["name"])
+                assert obj["spec"]["minReplicas"] <= scaled["spec"]["replicas"] <= obj["spec"]["maxReplicas"]
             if obj["kind"] in ("Deployment", "StatefulSet"):
                 labels = obj["spec"]["template"]["metadata"]["labels"]
                 assert obj["spec"]["selector"]["matchLabels"].items() <= labels.items()
