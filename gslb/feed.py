@@ -85,9 +85,14 @@ class SnapshotFeed:
                 snapshot = compile_index(self.index, self.health, revision=revision)
             else:
                 full = False
-                zones = self._apply(self._follower.docs, changed)
+                zones, health_only = self._apply(self._follower.docs, changed)
                 snapshot = recompile_index(
-                    self.snapshot, self.index, self.health, zones=zones, revision=revision
+                    self.snapshot,
+                    self.index,
+                    self.health,
+                    zones=zones | health_only,
+                    revision=revision,
+                    keep_serial=health_only,
                 )
             self.snapshot = snapshot
             self.snapshot_time = time.time()
@@ -145,8 +150,10 @@ class SnapshotFeed:
                 index.put(key, spec)
         return index, health
 
-    def _apply(self, docs: Mapping[str, StoredDoc], changed: Collection[str]) -> set[str]:
-        """Update policy and health for the changed keys; return the zones to recompile."""
+    def _apply(self, docs: Mapping[str, StoredDoc], changed: Collection[str]) -> tuple[set[str], set[str]]:
+        """Update policy and health for the changed keys; return the zones to recompile: those whose
+        content changed, and those whose answers only health (or checks, tenants) changed, which
+        keep their SOA serial (what a zone transfer carries did not change)."""
         index = self.index
         zones: set[str] = set()
         health_tenants: set[str] = set()  # checks or tenants changed: their zones' answers may differ
@@ -168,13 +175,14 @@ class SnapshotFeed:
             zones |= index.put(key, new) if new is not None else index.delete(key)
             if kind in ("check", "tenant"):
                 health_tenants.add(name.split("/", 1)[0])
+        health_only: set[str] = set()
         if health_keys:
             # Only the zones whose dynamic answers looked these states up (not every zone of the
             # tenant): a health flip in a tenant with a million static names recompiles one zone.
-            zones |= self.snapshot.zones_depending_on(health_keys)
+            health_only |= self.snapshot.zones_depending_on(health_keys)
         if health_tenants:
-            zones |= index.zones_of_tenants(health_tenants)
-        return zones
+            health_only |= index.zones_of_tenants(health_tenants)
+        return zones, health_only - zones
 
 
 _POLICY_KINDS = frozenset({"tenant", "zone", "rrset", "check", "vip", "upstream", "route", "anycast"})

@@ -8,9 +8,10 @@ PYTHON="${PYTHON:-python3}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# Debian packages the tests start for real (redis-server for the store tests; systemd for
-# systemd-analyze, which checks the units in deploy/systemd).
-debs=(redis-server systemd)
+# Debian packages the tests start for real: redis-server (store tests), nsd (a secondary
+# transferring zones from gslb), bird2 (the BGP router of the anycast tests), iproute2 (netns),
+# systemd (systemd-analyze, which checks the units in deploy/systemd).
+debs=(redis-server nsd bird2 iproute2 systemd)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")
@@ -19,6 +20,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Installing nsd starts its distro service on port 53 of every interface; the tests run their
+  # own nsd on a loopback port, so stop the service we just caused to run.
+  if [[ " ${missing[*]} " == *" nsd "* ]] && command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now nsd.service >/dev/null 2>&1 || true
+  fi
 fi
 # The tests start their own redis-server on free loopback ports; the distro's service is not needed.
 

@@ -8,11 +8,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-import dns.rdata
-import dns.rdataclass
 import dns.rdatatype
 
 from gslb.commands.common import EXIT_OK, UserFacingError, opened_store, store_settings
+from gslb.engine.explain import Explanation, explain
 
 
 def register(commands: argparse._SubParsersAction, add_store_options: Any) -> None:
@@ -34,7 +33,6 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
 async def _explain(args: argparse.Namespace) -> int:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
-    from gslb.engine import ClientContext, DynamicAnswer, query_entropy, select
     from gslb.feed import SnapshotFeed
 
     name = args.name.lower().rstrip(".") + "."
@@ -65,50 +63,35 @@ async def _explain(args: argparse.Namespace) -> int:
         if geo
         else "; geo unknown" + ("" if args.geoip else " (no --geoip)")
     )
-    zone = snapshot.find_zone(name)
-    if zone is None:
-        print(f"{name}: in no hosted zone -> REFUSED")
-        return EXIT_OK
-    cut = zone.delegation_for(name)
-    if cut is not None and not (rdtype == dns.rdatatype.DS and cut.owner == name):
-        print(f"{name}: below the delegation at {cut.owner} -> referral")
-        return EXIT_OK
-    node = zone.nodes.get(name)
-    source = name
-    if node is None:
-        node = zone.wildcard_for(name)
-        source = "wildcard"
-    if node is None:
-        print(
-            f"{name}: no such name in zone {zone.name} -> NXDOMAIN with SOA "
-            f"(negative TTL {zone.negative_ttl})"
-        )
-        return EXIT_OK
-    answer = node.rrsets.get(rdtype) or node.rrsets.get(dns.rdatatype.CNAME)
-    if answer is None:
-        print(f"{name}: no {dns.rdatatype.to_text(rdtype)} data ({source}) -> NODATA with SOA")
-        return EXIT_OK
-    if isinstance(answer, DynamicAnswer):
-        context = ClientContext(address, geo, source_prefix)
-        selection = select(answer, context, query_entropy(answer, address, random.getrandbits(64)))
-        rule = "none" if selection.rule_index is None else str(selection.rule_index)
-        print(f"dynamic {_type_text(selection.rdtype)} ({source}), TTL {selection.ttl}")
-        print(f"  rule:    {rule}")
-        print(f"  pool:    {selection.pool or '-'}")
-        print(f"  answer:  {', '.join(selection.members) or '(no data)'}")
-        print(f"  ECS scope: /{selection.scope_prefix}")
-        print(f"  why:     {selection.reason}")
-        return EXIT_OK
-    values = [
-        dns.rdata.from_wire(
-            dns.rdataclass.IN, dns.rdatatype.RdataType.make(answer.rdtype), rdata, 0, len(rdata)
-        ).to_text()
-        for rdata in answer.rdatas
-    ]
-    print(f"static {_type_text(answer.rdtype)} ({source}), TTL {answer.ttl}: {', '.join(values)}")
-    print("  ECS scope: /0 (the same for every client)")
+    result = explain(snapshot, name, rdtype, address, source_prefix, geo, random.getrandbits(64))
+    print(render(result))
     return EXIT_OK
 
 
-def _type_text(rdtype: int) -> str:
-    return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
+def render(result: Explanation) -> str:
+    """The human form of an explanation (what `gslb explain` prints)."""
+    name = result.name
+    if result.outcome == "refused":
+        return f"{name}: in no hosted zone -> REFUSED"
+    if result.outcome == "referral":
+        return f"{name}: {result.reason} -> referral"
+    if result.outcome == "nxdomain":
+        return f"{name}: no such name in zone {result.zone} -> NXDOMAIN with SOA (negative TTL {result.ttl})"
+    if result.outcome == "nodata":
+        return f"{name}: no {result.type} data ({result.source}) -> NODATA with SOA"
+    if result.outcome == "dynamic":
+        rule = "none" if result.rule is None else str(result.rule)
+        return "\n".join(
+            [
+                f"dynamic {result.type} ({result.source}), TTL {result.ttl}",
+                f"  rule:    {rule}",
+                f"  pool:    {result.pool or '-'}",
+                f"  answer:  {', '.join(result.answer) or '(no data)'}",
+                f"  ECS scope: /{result.scope_prefix}",
+                f"  why:     {result.reason}",
+            ]
+        )
+    return (
+        f"static {result.type} ({result.source}), TTL {result.ttl}: {', '.join(result.answer)}\n"
+        "  ECS scope: /0 (the same for every client)"
+    )

@@ -38,8 +38,12 @@ class NodeSettings:
     geoip: Path | None
     demo: bool
     workers: int = 1
+    tsig_keys: Path | None = None  # TSIG key file for zone transfers and NOTIFY
     query_log: str | None = None  # file for one JSON line per query ("-": stdout); None: off
     forward: Any = None  # gslb.dns.forward.forwarder.ForwardSettings, or None: REFUSED outside our zones
+    api: tuple[str, int] | None = None  # REST API listener (worker 0 only); None: off
+    api_settings: Any = None  # gslb.api.context.ApiSettings
+    bootstrap_token: str | None = None
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -127,6 +131,7 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         try:
             metrics = QueryMetrics()
             collectors: list[Any] = [metrics]
+            keys = _tsig_keys(settings) if settings.dns else None  # a bad key file stops us first
             query_log = None
             if settings.query_log is not None and settings.dns:
                 query_log = _open_query_log(settings.query_log)
@@ -138,15 +143,22 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
 
                 forwarder = Forwarder(settings.forward)
                 collectors.append(forwarder)
-            listeners = (
-                await _start_dns(settings, feed, metrics, query_log, forwarder) if settings.dns else None
-            )
-            if listeners is not None:
+            listeners = None
+            if settings.dns:
+                listeners, transfers = await _start_dns(settings, feed, metrics, keys, query_log, forwarder)
                 closers.append(listeners.close)
+                notifier = None
+                if worker == 0:  # one NOTIFY per change and secondary, not one per worker
+                    notifier = _start_notifier(feed, keys)
+                    closers.append(notifier.stop)
+                collectors.append(_transfer_metrics(transfers, notifier))
             if forwarder is not None:
                 closers.append(forwarder.close)
             if query_log is not None:
                 closers.append(query_log.close)  # after the listeners: the last answers get logged
+            # The API before the status endpoint: once /readyz answers, everything is up.
+            if settings.api is not None and worker == 0:
+                closers.append(await _start_api(settings, store, feed))
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
                     status_app(feed, settings.store.describe(), tuple(collectors)), access_log=None
@@ -166,10 +178,12 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
                 parts.append("DNS on " + ", ".join(f"{host}:{port}" for host, port in listeners.bound))
             if settings.http is not None and worker == 0:
                 parts.append(f"status on http://{settings.http[0]}:{settings.http[1]}/v1/status")
+            if settings.api is not None and worker == 0:
+                parts.append(f"API on http://{settings.api[0]}:{settings.api[1]}/v1/docs")
             print(
                 f"gslb serving ({'; '.join(parts) or 'store only'}), {settings.store.describe()}", flush=True
             )
-            await _wait_for_stop()
+            await wait_for_stop()
             log.info("worker %d shutting down", worker)
         finally:
             try:
@@ -180,6 +194,38 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
             except TimeoutError:
                 log.error("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_TIMEOUT)
     return 0
+
+
+def _tsig_keys(settings: NodeSettings) -> Any:
+    from gslb.dns.tsig_keys import TsigKeyError, TsigKeys, load_tsig_keys
+
+    if settings.tsig_keys is None:
+        return TsigKeys()
+    try:
+        keys = load_tsig_keys(settings.tsig_keys)
+    except TsigKeyError as exc:
+        raise UserFacingError(str(exc), 2) from None
+    if settings.tsig_keys.stat().st_mode & 0o077:
+        log.warning("TSIG key file %s is readable by other users; chmod 600 it", settings.tsig_keys)
+    log.info("loaded %d TSIG key(s) from %s: %s", len(keys), settings.tsig_keys, keys)
+    return keys
+
+
+def _start_notifier(feed: Any, keys: Any) -> Any:
+    """Send NOTIFY for zones whose serial changes (and once for every zone now)."""
+    from gslb.dns.notify import Notifier
+    from gslb.dns.xfr import IndexZonePolicy
+
+    notifier = Notifier(IndexZonePolicy(partial(getattr, feed, "index")), keys)
+    feed.add_listener(notifier.snapshot_changed)
+    notifier.snapshot_changed(feed.snapshot)
+    return notifier
+
+
+def _transfer_metrics(transfers: Any, notifier: Any) -> Any:
+    from gslb.dns.xfr_metrics import TransferMetrics
+
+    return TransferMetrics(transfers, notifier)
 
 
 def _open_query_log(path: str) -> Any:
@@ -196,13 +242,19 @@ def _open_query_log(path: str) -> Any:
 
 
 async def _start_dns(
-    settings: NodeSettings, feed: Any, metrics: Any, query_log: Any = None, forwarder: Any = None
+    settings: NodeSettings,
+    feed: Any,
+    metrics: Any,
+    keys: Any,
+    query_log: Any = None,
+    forwarder: Any = None,
 ) -> Any:
     from geodata.errors import GeoDataError
     from geodata.lookup import GeoDatabase
     from gslb.dns.listeners import DnsListeners, ListenAddress
     from gslb.dns.metrics import CountingAnswerer
     from gslb.dns.responder import Responder
+    from gslb.dns.xfr import IndexZonePolicy, TransferServer
 
     try:
         addresses = [ListenAddress.parse(text) for text in settings.dns]
@@ -218,13 +270,18 @@ async def _start_dns(
     responder: Any = Responder(
         partial(getattr, feed, "snapshot"),
         geo=geo,
-        outside=forwarder.handle if forwarder is not None else None,
+        outside=forwarder,
     )
     if query_log is not None:
         from gslb.dns.query_log import LoggedResponder
 
         responder = LoggedResponder(responder, query_log)
-    listeners = DnsListeners(CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1)
+    transfers = TransferServer(
+        partial(getattr, feed, "snapshot"), IndexZonePolicy(partial(getattr, feed, "index")), keys
+    )
+    listeners = DnsListeners(
+        CountingAnswerer(responder, metrics), addresses, reuse_port=settings.workers > 1, transfers=transfers
+    )
     try:
         await listeners.start()
     except OSError as exc:
@@ -232,10 +289,36 @@ async def _start_dns(
         raise UserFacingError(
             f"cannot listen for DNS on {', '.join(settings.dns)}: {exc.strerror}{hint}"
         ) from None
-    return listeners
+    return listeners, transfers
 
 
-async def _wait_for_stop() -> None:
+async def _start_api(settings: NodeSettings, store: Any, feed: Any) -> Any:
+    """The REST API on its own (loopback by default) port; returns its cleanup coroutine function."""
+    from gslb.commands.api import bootstrap, start_api_site
+
+    assert settings.api is not None
+    await bootstrap(store, settings.bootstrap_token)
+    geo = None
+    if settings.geoip is not None:
+        from geodata.errors import GeoDataError
+        from geodata.lookup import GeoDatabase
+
+        try:
+            geo = GeoDatabase.open(settings.geoip)
+        except GeoDataError as exc:
+            raise UserFacingError(str(exc)) from None
+    runner = await start_api_site(
+        store,
+        settings.api,
+        settings.api_settings,
+        snapshot=lambda: feed.snapshot,
+        geo=geo,
+        ready=lambda: feed.stats is not None,
+    )
+    return runner.cleanup
+
+
+async def wait_for_stop() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -147,8 +147,12 @@ async def apply_imported(
     puts = [spec for _key, spec, _expected in ops if spec is not None]
     deletes = [key for key, spec, _expected in ops if spec is None]
     expected = {key: rev for key, _spec, rev in ops if rev is not None}
+    from gslb.api.audit import plan_audit_ops
+
+    # The API's audit log records imports too (one entry per tenant), in the same commit.
+    audit = plan_audit_ops(plan, current, policy_store.mirror.revisions, actor="cli", action=actor)
     try:
-        revision = await policy_store.apply(puts, deletes, expected=expected, actor=actor)
+        revision = await policy_store.apply(puts, deletes, expected=expected, actor=actor, extra=audit)
     except PolicyError as exc:
         messages = [imported.locate(problem) for problem in exc.problems]
         raise UserFacingError(f"refused, nothing written:\n{bullet_list(messages)}", EXIT_REFUSED) from None

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
+from gslb.commands.api import DEFAULT_API, add_api_options, api_settings, bootstrap_text
 from gslb.commands.common import store_settings
 from gslb.commands.forward_options import add_forward_options, forward_settings
 from gslb.commands.node import NodeSettings, ensure_demo_geoip, parse_host_port, run_workers
 from gslb.demo import DEMO_TENANT
 
 DEFAULT_DNS = "127.0.0.1:5353"
+ENV_TSIG_KEYS = "GSLB_TSIG_KEYS"
 
 
 def register(commands: argparse._SubParsersAction, add_store_options: Any) -> None:
@@ -35,6 +38,13 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
         help=f"load the demo tenant '{DEMO_TENANT}' and its zones when absent, and use the demo "
         "geography unless --geoip is given",
     )
+    serve.add_argument(
+        "--api",
+        default=DEFAULT_API,
+        metavar="HOST:PORT|off",
+        help=f"the policy REST API (default {DEFAULT_API}; 'off' to run none)",
+    )
+    add_api_options(serve)
     serve.set_defaults(handler=_serve)
 
     dns = commands.add_parser(
@@ -46,7 +56,7 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
     add_store_options(dns)
     _add_dns_options(dns, default_listen=[DEFAULT_DNS])
     dns.add_argument("--http", default=None, metavar="HOST:PORT", help="status and metrics endpoint (off)")
-    dns.set_defaults(handler=_dns, demo=False)
+    dns.set_defaults(handler=_dns, demo=False, api="off")
 
 
 def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[str]) -> None:
@@ -63,6 +73,14 @@ def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[st
         type=int,
         default=1,
         help="processes sharing the ports with SO_REUSEPORT (needs --redis-url)",
+    )
+    parser.add_argument(
+        "--tsig-keys",
+        type=Path,
+        default=os.environ.get(ENV_TSIG_KEYS) or None,
+        metavar="FILE",
+        help="TSIG keys for zone transfers and NOTIFY: YAML {name: {algorithm, secret}} or BIND "
+        f"key clauses (tsig-keygen output); env {ENV_TSIG_KEYS}. Without it no zone can be transferred",
     )
     parser.add_argument(
         "--query-log",
@@ -86,8 +104,12 @@ def _settings(args: argparse.Namespace) -> NodeSettings:
         geoip=geoip,
         demo=args.demo,
         workers=args.workers,
+        tsig_keys=Path(args.tsig_keys) if args.tsig_keys else None,
         query_log=args.query_log,
         forward=forward_settings(args),
+        api=None if args.api == "off" else parse_host_port(args.api),
+        api_settings=api_settings(args) if args.api != "off" else None,
+        bootstrap_token=bootstrap_text(args) if args.api != "off" else None,
     )
 
 

@@ -4,6 +4,10 @@ The UDP path is a readiness callback that drains the socket in batches: parse, a
 snapshot, send — no await, no task, no transport object per query. TCP frames messages with a
 two-byte length (RFC 1035 4.2.2), answers pipelined queries in order, and bounds connections and
 idle time so slow clients cannot pin resources (RFC 7766 recommends idle timeouts in seconds).
+
+AXFR/IXFR over TCP go to an optional `Transfers` handler (`gslb.dns.xfr`): a task writes its
+messages one at a time, waiting while the client's socket is full and yielding to the loop between
+messages; queries pipelined behind a transfer wait for it to finish, so answers stay in order.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import errno
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 TCP_IDLE_TIMEOUT = 10.0
 MAX_TCP_CONNECTIONS = 1024
 MAX_TCP_BUFFER = 65535 + 2
+# A transfer whose client stops reading for this long is abandoned (the connection is closed).
+TRANSFER_STALL_TIMEOUT = 30.0
 UDP_BATCH = 64
 BIND_ATTEMPTS = 20
 # Queries are small; a datagram longer than this is cut and then fails to parse (FORMERR), which
@@ -55,6 +61,15 @@ def send_later(
             send(response)
 
     future.add_done_callback(done)
+
+
+class Transfers(Protocol):
+    """Zone transfers over TCP: `wants` picks the queries, `responses` renders their messages lazily
+    (an empty message is not sent: it asks for a turn of the event loop)."""
+
+    def wants(self, packet: bytes) -> bool: ...
+
+    def responses(self, packet: bytes, client_ip: str) -> Iterator[bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +184,26 @@ class UdpDnsReader:
 
 
 class TcpDnsProtocol(asyncio.Protocol):
-    def __init__(self, answerer: Answerer, connections: set[TcpDnsProtocol], idle_timeout: float) -> None:
+    def __init__(
+        self,
+        answerer: Answerer,
+        connections: set[TcpDnsProtocol],
+        idle_timeout: float,
+        transfers: Transfers | None = None,
+    ) -> None:
         self._answer = answerer.answer
         self._connections = connections
         self._idle_timeout = idle_timeout
+        self._transfers = transfers
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
         self._peer = ""
         self._idle: asyncio.TimerHandle | None = None
+        self._transfer: asyncio.Task[None] | None = None
+        self._writable = asyncio.Event()  # clear while the transport's write buffer is full
+        self._writable.set()
         self._pending: set[asyncio.Future[bytes | None]] = set()
+        self._held: list[bytes] = []  # deferred answers finished during a transfer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
@@ -195,18 +221,35 @@ class TcpDnsProtocol(asyncio.Protocol):
             future.cancel()
         if self._idle is not None:
             self._idle.cancel()
+        if self._transfer is not None:
+            self._transfer.cancel()
+        self._writable.set()  # wake a transfer waiting to write, so it sees the cancellation
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         if len(self._buffer) > MAX_TCP_BUFFER * 4:
             self.close()
             return
+        if self._transfer is not None:
+            return  # answered when the transfer ends, in order
+        self._process()
+
+    def _process(self) -> None:
         while len(self._buffer) >= 2:
             length = int.from_bytes(self._buffer[:2], "big")
             if len(self._buffer) < 2 + length:
                 break
             packet = bytes(self._buffer[2 : 2 + length])
             del self._buffer[: 2 + length]
+            if self._transfers is not None and self._transfers.wants(packet):
+                self._start_transfer(packet)
+                return
             response = self._answer(packet, self._peer, tcp=True)
             if response is None:
                 self.close()  # not a query we will answer: RFC 7766 lets us close
@@ -218,7 +261,49 @@ class TcpDnsProtocol(asyncio.Protocol):
             self._write(response)
         self._arm_idle()
 
+    def _start_transfer(self, packet: bytes) -> None:
+        assert self._transfers is not None
+        if self._idle is not None:
+            self._idle.cancel()  # a long transfer is not idleness; a stalled reader is timed below
+        self._transfer = asyncio.get_running_loop().create_task(
+            self._run_transfer(self._transfers.responses(packet, self._peer))
+        )
+
+    async def _run_transfer(self, messages: Iterator[bytes]) -> None:
+        try:
+            for message in messages:
+                if self._transport is None or self._transport.is_closing():
+                    return
+                if message:  # empty: nothing to send yet, only a turn for the loop
+                    self._transport.write(len(message).to_bytes(2, "big") + message)
+                    async with asyncio.timeout(TRANSFER_STALL_TIMEOUT):
+                        await self._writable.wait()
+                await asyncio.sleep(0)  # let queries on other sockets in between messages
+        except TimeoutError:
+            log.warning("zone transfer to %s abandoned: the client stopped reading", self._peer)
+            self.close()
+            return
+        except Exception:  # a bug must cost this transfer, not the server
+            log.exception("zone transfer to %s failed", self._peer)
+            self.close()
+            return
+        finally:
+            messages_close = getattr(messages, "close", None)
+            if messages_close is not None:
+                messages_close()
+            self._transfer = None
+        if self._transport is not None and not self._transport.is_closing():
+            held, self._held = self._held, []
+            for response in held:  # forwarded answers that completed while the transfer ran
+                self._write(response)
+            self._process()  # queries that arrived during the transfer; re-arms the idle timer
+
     def _write(self, response: bytes) -> None:
+        if self._transfer is not None:
+            # Never inside a transfer's message stream (RFC 5936 section 2.2: its messages are one
+            # response); sent when it ends.
+            self._held.append(response)
+            return
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(len(response).to_bytes(2, "big") + response)
 
@@ -243,8 +328,10 @@ class DnsListeners:
         *,
         reuse_port: bool = False,
         tcp_idle_timeout: float = TCP_IDLE_TIMEOUT,
+        transfers: Transfers | None = None,
     ) -> None:
         self._answerer = answerer
+        self._transfers = transfers
         self._addresses = addresses
         self._reuse_port = reuse_port
         self._tcp_idle_timeout = tcp_idle_timeout
@@ -285,7 +372,9 @@ class DnsListeners:
         raise AssertionError("unreachable")
 
     def _tcp_factory(self) -> Callable[[], TcpDnsProtocol]:
-        return lambda: TcpDnsProtocol(self._answerer, self._connections, self._tcp_idle_timeout)
+        return lambda: TcpDnsProtocol(
+            self._answerer, self._connections, self._tcp_idle_timeout, self._transfers
+        )
 
     async def close(self) -> None:
         for reader in self._udp:

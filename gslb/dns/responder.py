@@ -74,14 +74,39 @@ Located: TypeAlias = tuple[IPv4Address | IPv6Address, int, GeoLike | None]
 # 64 random bits to those records or None when `head` is the whole rest, what follows them, info).
 ClientEntry: TypeAlias = tuple[bytes, Callable[[int], bytes] | None, bytes, QueryInfo]
 # (bytes after the ID, QueryInfo, False) for static responses; (None, {client key: ClientEntry},
-# whether the key is the source address) for dynamic ones. One flat tuple shape: the hit path
+# whether the key is the source address) for dynamic ones; (None, Outside.hit, _OUTSIDE) for names
+# the outside handler answers. One flat tuple shape: the hit path
 # indexes it without isinstance checks.
-CachedResponse: TypeAlias = tuple[bytes | None, Any, bool]
+CachedResponse: TypeAlias = tuple[bytes | None, Any, bool | int]
 
 
-# Takes a query for a name in no hosted zone: (packet, client_ip, qid, qflags, question, name_len,
-# qtype, qclass, edns, opt, limit) -> (response or a coroutine giving it, info) or (None, None).
-OutsideHandler: TypeAlias = Callable[..., Any]
+# Marks a memo entry whose answers come from the outside handler's own memo.
+_OUTSIDE: Final = 2
+
+
+class Outside(Protocol):
+    """Takes queries for names in no hosted zone (the forwarder, gslb.dns.forward)."""
+
+    def handle(
+        self,
+        packet: bytes,
+        client_ip: str,
+        qid: int,
+        qflags: int,
+        question: bytes,
+        name_len: int,
+        qtype: int,
+        qclass: int,
+        edns: Edns | None,
+        opt: bytes,
+        limit: int,
+    ) -> tuple[bytes | Deferred, QueryInfo] | tuple[None, None]:
+        """(response or a coroutine giving it, info), or (None, None) to drop."""
+        ...
+
+    def hit(self, packet: bytes, client_ip: str) -> tuple[bytes, QueryInfo] | tuple[None, None] | None:
+        """A UDP answer for a query asked before with these bytes, or None to take the full path."""
+        ...
 
 
 class GeoLookup(Protocol):
@@ -152,7 +177,7 @@ class Responder:
         random_bits: Callable[[], int] | None = None,
         plan_cache_size: int = DEFAULT_PLAN_CACHE,
         response_cache_size: int = DEFAULT_RESPONSE_CACHE,
-        outside: OutsideHandler | None = None,
+        outside: Outside | None = None,
     ) -> None:
         self._source = snapshot_source
         self._geo = geo
@@ -190,12 +215,17 @@ class Responder:
                 tail = cached[0]
                 if tail is not None:
                     return packet[:2] + tail, cached[1]
-                client = cached[1].get(client_ip if cached[2] else None)
-                if client is not None:
-                    choose = client[1]
-                    if choose is None:
-                        return packet[:2] + client[0], client[3]
-                    return packet[:2] + client[0] + choose(self._random_bits()) + client[2], client[3]
+                if cached[2] is _OUTSIDE:
+                    hit = cached[1](packet, client_ip)
+                    if hit is not None:
+                        return hit  # type: ignore[no-any-return]
+                else:
+                    client = cached[1].get(client_ip if cached[2] else None)
+                    if client is not None:
+                        choose = client[1]
+                        if choose is None:
+                            return packet[:2] + client[0], client[3]
+                        return packet[:2] + client[0] + choose(self._random_bits()) + client[2], client[3]
         if len(packet) < HEADER_LEN:
             return _DROP
         qid, qflags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(packet)
@@ -281,9 +311,12 @@ class Responder:
         plan = self._plan(snapshot, question, name_len, qtype)
         if plan is None:  # no snapshot yet: not ready to answer anything
             return _refuse(qid, qflags, SERVFAIL, qtype, question, opt)
-        if self._outside is not None and plan.info.zone is None and plan.info.rcode == REFUSED:
+        outside = self._outside
+        if outside is not None and plan.info.zone is None and plan.info.rcode == REFUSED:
             qclass = (question[name_len + 2] << 8) | question[name_len + 3]
-            return self._outside(  # type: ignore[no-any-return]
+            if not tcp:
+                self._remember(packet[2:], (None, outside.hit, _OUTSIDE))
+            return outside.handle(
                 packet, client_ip, qid, qflags, question, name_len, qtype, qclass, edns, opt, limit
             )
         flags = plan.flags | (qflags & COPIED_FLAGS)

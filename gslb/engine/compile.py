@@ -62,11 +62,15 @@ def recompile(
     zones: Collection[str],
     revision: int,
     compiled_at: float | None = None,
+    keep_serial: Collection[str] = (),
 ) -> Snapshot:
     """`previous` with the named zones rebuilt from `policy`, zones gone from `policy` dropped,
     zones new in `policy` built, and every other zone shared by reference.
 
     Untouched zones keep their SOA serial: secondaries only transfer zones that really changed.
+    So do the zones in `keep_serial` (rebuilt only because health changed): health changes the
+    answers but not what a zone transfer carries (`gslb.engine.transfer`), and a new serial on
+    every flap would make every secondary transfer the same zone again.
     """
     with gc_paused():
         specs = policy.zones()
@@ -77,7 +81,9 @@ def recompile(
         compiled: dict[str, ZoneSnapshot] = {}
         for name, spec in specs.items():
             if name in rebuild:
-                compiled[name] = compile_zone(spec, records.get(name, ()), health, serial=revision, memo=memo)
+                old = previous.zones.get(name)
+                serial = old.serial if old is not None and name in keep_serial else revision
+                compiled[name] = compile_zone(spec, records.get(name, ()), health, serial=serial, memo=memo)
             else:
                 compiled[name] = previous.zones[name]
     return Snapshot(revision, compiled, compiled_at)

@@ -124,18 +124,27 @@ def compile_index(index: PolicyIndex, health: HealthView, *, revision: int) -> S
 
 
 def recompile_index(
-    previous: Snapshot, index: PolicyIndex, health: HealthView, *, zones: Collection[str], revision: int
+    previous: Snapshot,
+    index: PolicyIndex,
+    health: HealthView,
+    *,
+    zones: Collection[str],
+    revision: int,
+    keep_serial: Collection[str] = (),
 ) -> Snapshot:
     """`previous` with the named zones rebuilt, zones gone from `index` dropped, new ones built, and
     every other zone shared by reference (so it keeps its SOA serial: secondaries transfer only
-    zones that really changed)."""
+    zones that really changed). Zones in `keep_serial` (rebuilt only because health changed) keep
+    their serial too: health changes the answers, not what a zone transfer carries
+    (`gslb.engine.transfer`), and a new serial per flap would have every secondary transfer again."""
     with gc_paused():
         memo = CompileMemo()
         compiled: dict[str, ZoneSnapshot] = {}
         for name, spec in index.zones.items():
             kept = previous.zones.get(name)
             if kept is None or name in zones:
-                compiled[name] = compile_zone(spec, _records(index, name), health, serial=revision, memo=memo)
+                serial = kept.serial if kept is not None and name in keep_serial else revision
+                compiled[name] = compile_zone(spec, _records(index, name), health, serial=serial, memo=memo)
             else:
                 compiled[name] = kept
     return Snapshot(revision, compiled)

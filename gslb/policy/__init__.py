@@ -10,6 +10,7 @@ from gslb.policy.policyset import PolicySet
 from gslb.policy.problems import PolicyError, Problem
 from gslb.policy.records import APEX, DYNAMIC_TYPES, SUPPORTED_TYPES, AnyRecordSet, record_set_doc_name
 from gslb.policy.tenancy import TenantSpec, ZoneSpec
+from gslb.policy.transfer import ZoneTransferSpec, notify_address
 from gslb.policy.validate import ensure_valid, validate
 
 __all__ = [
@@ -42,9 +43,11 @@ __all__ = [
     "UpstreamPoolSpec",
     "VipSpec",
     "ZoneSpec",
+    "ZoneTransferSpec",
     "doc_key",
     "ensure_valid",
     "kind_of",
+    "notify_address",
     "parse_document",
     "record_set_doc_name",
     "validate",

@@ -14,22 +14,33 @@ from pydantic import AfterValidator, Field, model_validator
 
 from gslb.policy.base import IPAddress, IPNetwork, Model, ObjectName, TenantName
 
-_WELL_KNOWN = {"no-export", "no-advertise", "no-export-subconfed", "blackhole", "graceful-shutdown"}
-_STANDARD = re.compile(r"^(\d{1,5}):(\d{1,5})$")
-_LARGE = re.compile(r"^(\d{1,10}):(\d{1,10}):(\d{1,10})$")
+# RFC 1997, RFC 3765, RFC 7999, RFC 8326: the well-known communities, by the names routers print.
+WELL_KNOWN_COMMUNITIES = {
+    "no-export": "65535:65281",
+    "no-advertise": "65535:65282",
+    "no-export-subconfed": "65535:65283",
+    "no-peer": "65535:65284",
+    "blackhole": "65535:666",
+    "graceful-shutdown": "65535:0",
+}
+# fullmatch and [0-9], never `$` and `\d`: `$` accepts a trailing newline and `\d` non-ASCII digits,
+# and either would put a second line or a non-ASCII byte into an ExaBGP command.
+_STANDARD = re.compile(r"([0-9]{1,5}):([0-9]{1,5})")
+_LARGE = re.compile(r"([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10})")
 
 
 def _community(value: str) -> str:
-    if value in _WELL_KNOWN:
+    """The canonical text of a community (no leading zeros), or ValueError saying what is allowed."""
+    if value in WELL_KNOWN_COMMUNITIES:
         return value
-    standard, large = _STANDARD.match(value), _LARGE.match(value)
+    standard, large = _STANDARD.fullmatch(value), _LARGE.fullmatch(value)
     if standard and all(int(part) <= 0xFFFF for part in standard.groups()):
-        return value
+        return ":".join(str(int(part)) for part in standard.groups())
     if large and all(int(part) <= 0xFFFFFFFF for part in large.groups()):
-        return value
+        return ":".join(str(int(part)) for part in large.groups())
     raise ValueError(
         f"{value!r} is not a BGP community: use 'ASN:VALUE' (each 0-65535), a large community "
-        f"'A:B:C' (each 0-4294967295), or one of {', '.join(sorted(_WELL_KNOWN))}"
+        f"'A:B:C' (each 0-4294967295), or one of {', '.join(sorted(WELL_KNOWN_COMMUNITIES))}"
     )
 
 
@@ -64,6 +75,17 @@ class AnycastSpec(Model):
     @model_validator(mode="after")
     def _coherent(self) -> AnycastSpec:
         problems = []
+        prefix, hop = self.prefix, self.next_hop
+        if prefix.prefixlen == 0:
+            problems.append(f"prefix {prefix} is a default route; announce the service prefix only")
+        elif prefix.is_multicast or prefix.is_loopback or prefix.network_address.is_unspecified:
+            problems.append(
+                f"prefix {prefix} is not a unicast service prefix (multicast, loopback, unspecified)"
+            )
+        if hop != "self" and (hop.is_multicast or hop.is_loopback or hop.is_unspecified):
+            problems.append(
+                f"next_hop {hop} cannot forward traffic: use a unicast address of the node or 'self'"
+            )
         if self.host_route and self.prefix.prefixlen != self.prefix.max_prefixlen:
             problems.append(
                 f"prefix {self.prefix} is not a host route (/{self.prefix.max_prefixlen}); "

@@ -42,7 +42,7 @@ _LABEL = re.compile(r"^(?:\*|[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)$")
 
 
 def _slug(value: str) -> str:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):  # fullmatch: `$` would accept a trailing newline
         raise ValueError(
             f"{value!r} is not a valid name: use 1-63 lowercase letters, digits and hyphens, "
             "starting and ending with a letter or digit"
@@ -71,7 +71,7 @@ def normalize_fqdn(value: str) -> str:
             raise ValueError(f"{value!r}: label {label[:20]!r}... is longer than 63 characters")
         if not label.isascii():
             raise ValueError(f"{value!r}: use the IDNA (xn--) form for internationalised names")
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             raise ValueError(
                 f"{value!r}: label {label!r} may contain only letters, digits, '-' and '_' "
                 "and must not start or end with '-'"

@@ -56,6 +56,9 @@ def problems_from_validation_error(
     seen: set[tuple[tuple[object, ...], str]] = set()
     for error, loc in zip(errors, locations, strict=True):
         location = list(loc)
+        raw = error["loc"]
+        if error["type"] == "extra_forbidden" and raw and (not location or location[-1] != raw[-1]):
+            location.append(raw[-1])  # the unknown key itself may look like a union tag ("a[b")
         if error["type"] == "too_short" and any(
             other[: len(loc)] == loc and len(other) > len(loc) for other in locations
         ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from gslb.policy.base import DomainName, Model, TenantName, Ttl
+from gslb.policy.transfer import ZoneTransferSpec
 
 
 class TenantSpec(Model):
@@ -24,6 +25,9 @@ class ZoneSpec(Model):
     tenant: TenantName
     ttl: Ttl = Field(300, description="TTL of record sets that set none")
     description: str = Field("", max_length=500)
+    transfer: ZoneTransferSpec | None = Field(
+        None, description="zone transfers (AXFR with TSIG) and NOTIFY; null: no transfers"
+    )
 
     def doc_name(self) -> str:
         return self.name

@@ -397,8 +397,16 @@ def _service_problems(policy: PolicySet) -> Iterator[Problem]:
     announced: dict[str, str] = {}
     for name, spec in policy.of_kind("anycast").items():
         doc = f"anycast:{name}"
-        if spec.vip is not None and f"{spec.tenant}/{spec.vip}" not in vips:
+        vip = vips.get(f"{spec.tenant}/{spec.vip}") if spec.vip is not None else None
+        if spec.vip is not None and vip is None:
             yield Problem(f"VIP {spec.vip!r} does not exist in tenant {spec.tenant!r}", "/vip", doc)
+        elif vip is not None and vip.address not in spec.prefix:
+            # Announcing a prefix that does not cover the VIP would attract no traffic for it.
+            yield Problem(
+                f"prefix {spec.prefix} does not contain the address {vip.address} of VIP {spec.vip!r}",
+                "/prefix",
+                doc,
+            )
         other = announced.setdefault(str(spec.prefix), name)
         if other != name:
             yield Problem(f"prefix {spec.prefix} is already announced by {other}", "/prefix", doc)

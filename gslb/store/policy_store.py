@@ -16,7 +16,7 @@ from typing import Any
 from gslb.policy import KINDS, PolicyError, PolicySet, Problem, doc_key, parse_document
 from gslb.policy.bulk import gc_paused
 from gslb.policy.validate import validate
-from gslb.store.errors import StaleRevisionError
+from gslb.store.errors import InvalidRequestError, StaleRevisionError
 from gslb.store.store import Store
 from gslb.store.types import ChangeEntry, Delete, DocRef, Put, StoredDoc
 
@@ -146,12 +146,16 @@ class PolicyStore:
         expected: Mapping[str, int] | None = None,
         actor: str | None = None,
         dry_run: bool = False,
+        extra: Sequence[Put | Delete] = (),
     ) -> int:
         """Validate and commit; returns the new revision (or the current one for dry runs).
 
         `expected` maps doc keys to the revision the caller last saw (0 = must not exist); a mismatch
-        raises ConflictError and writes nothing. Raises PolicyError listing every problem.
+        raises ConflictError and writes nothing. Raises PolicyError listing every problem. `extra`
+        are non-policy operations committed atomically with the change (the API's audit entries).
         """
+        if any(op.ref.kind in POLICY_KINDS for op in extra):
+            raise InvalidRequestError("extra operations must not be policy documents: those are validated")
         expected = dict(expected or {})
         put_keys = [doc_key(spec) for spec in puts]
         keys = [*put_keys, *deletes]
@@ -182,6 +186,7 @@ class PolicyStore:
                 tenant = desired.tenant_of(spec) or ""
                 ops.append(Put(DocRef.parse(key), tenant, spec.to_body(), if_rev=expected.get(key)))
             ops.extend(Delete(DocRef.parse(key), if_rev=expected.get(key)) for key in deletes)
+            ops.extend(extra)
             try:
                 return await self.store.commit(ops, base_revision=current.revision, actor=actor)
             except StaleRevisionError:

@@ -216,6 +216,15 @@ class Store:
         found = await self.get_many(DocRef.parse(key) for key in keys)
         return [found[key] for key in keys if key in found]
 
+    async def list_keys(self, *, kind: str, tenant: str | None = None) -> builtins.list[str]:
+        """Keys of one kind (and tenant), sorted, without reading the documents: for paging."""
+        index_keys = [self.keys.kind_index(kind)]
+        if tenant is not None:
+            index_keys.append(self.keys.tenant_index(tenant))
+        async with self._errors("list documents"):
+            members = await self.client.sinter(index_keys)
+        return sorted(text(member) for member in members)
+
     async def load_all(self) -> StateDump:
         """Every document and the revision they are at (never a mix of two revisions).
 

@@ -36,6 +36,9 @@ def start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "xdg")}
     env.pop("GSLB_REDIS_URL", None)
     env.pop("GSLB_DATA_DIR", None)
+    if "--http" in args and "--api" not in args:
+        # The REST API's default port may be busy on a shared machine; the defaults run below.
+        args = (*args, "--api", f"127.0.0.1:{free_port()}")
     return subprocess.Popen(
         [sys.executable, "-m", "gslb.cli", *args],
         env=env,
@@ -74,9 +77,9 @@ def test_serve_demo_restarts_without_losing_anything(tmp_path: Path) -> None:
 
 
 def test_serve_with_no_arguments(tmp_path: Path) -> None:
-    if not (port_free(8080) and port_free(5353)):
+    if not (port_free(8080) and port_free(8081) and port_free(5353)):
         # A default port is taken on this machine; the same code path runs above with explicit ports.
-        print("port 8080 or 5353 busy: checked serve with defaults except the ports")
+        print("port 8080, 8081 or 5353 busy: checked serve with defaults except the ports")
         process = start(tmp_path, "serve", "--http", f"127.0.0.1:{free_port()}", "--listen", "127.0.0.1:0")
         code, err = stop(process)
         assert code == 0, err

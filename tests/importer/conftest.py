@@ -45,10 +45,10 @@ tenants:
         service: dns
         states: {up: {communities: ['65000:100', no-export]}}
       web:
-        prefix: 2001:db8::80/128
+        prefix: 192.0.2.80/32
         service: vip
         vip: web-vip
-        next_hop: 2001:db8::1
+        next_hop: 198.51.100.1
         drain_seconds: 10
     zones:
       example.com.:

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 FLAG_RA: Final = 0x0080
 FORWARDED_POOL: Final = "(forwarded)"
+MEMO_SIZE: Final = 65_536
 PREFETCH_MIN_HITS: Final = 8  # entries asked at least this often are refreshed before they expire
 PREFETCH_WINDOW: Final = 0.1  # ... in the last tenth of their lifetime
 UPSTREAM_RCODES_TO_SKIP: Final = frozenset({SERVFAIL, REFUSED})
@@ -116,6 +117,8 @@ class Forwarder(Collector):
             PrefixRateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
         )
         self._allowed: dict[str, bool] = {}
+        # Finished UDP responses by query bytes after the ID, each good until the next TTL tick.
+        self._memo: dict[bytes, tuple[bytes, QueryInfo, float]] = {}
         self._inflight: dict[CacheKey, asyncio.Future[CacheEntry | None]] = {}
         self._background: set[asyncio.Task[object]] = set()
         self._max_udp = max_udp_payload
@@ -132,6 +135,27 @@ class Forwarder(Collector):
         }
 
     # --- the synchronous part, on the hot path ------------------------------------------------
+
+    def hit(self, packet: bytes, client_ip: str) -> tuple[bytes, QueryInfo] | tuple[None, None] | None:
+        """A query with the same bytes as one answered from the cache within the same second.
+
+        Everything the response depends on is in those bytes, except the TTLs, which tick once a
+        second: so each memo entry is good until its next tick. The allow list and the rate
+        limit are applied here exactly as in `handle`; None sends the query the full way.
+        """
+        if self._allowed.get(client_ip) is not True:
+            return None  # unknown or refused clients take the full path (which refuses them)
+        memo = self._memo.get(packet[2:])
+        if memo is None:
+            return None
+        now = time.monotonic()
+        if now >= memo[2]:
+            return None
+        if self.limiter is not None and not self.limiter.allow(client_ip, now):
+            self.counts["ratelimited"] += 1
+            return None, None
+        self.counts["hit"] += 1
+        return packet[:2] + memo[0], memo[1]
 
     def handle(
         self,
@@ -156,14 +180,19 @@ class Forwarder(Collector):
         key = CacheKey(question[:name_len].lower(), qtype, qclass, edns is not None and edns.do)
         now = time.monotonic()
         entry = self.cache.get(key, now)
-        info = QueryInfo(None, qtype, NOERROR, FORWARDED_POOL)
         if entry is not None:
             self.counts["hit"] += 1
             if entry.hits >= PREFETCH_MIN_HITS and not entry.prefetching:
                 self._maybe_prefetch(key, entry, packet, now)
-            return self._reply(entry.wire(now), qid, qflags, question, opt, limit), info._replace(
-                rcode=entry.rcode
-            )
+            response = self._reply(entry.wire(now), qid, qflags, question, opt, limit)
+            info = QueryInfo(None, qtype, entry.rcode, FORWARDED_POOL)
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            # Good until the entry's TTLs tick (whole seconds since it was stored) or it expires.
+            tick = entry.stored_at + int(now - entry.stored_at) + 1
+            self._memo[packet[2:]] = (response[2:], info, min(tick, entry.expires_at()))
+            return response, info
+        info = QueryInfo(None, qtype, NOERROR, FORWARDED_POOL)
         return self._resolve(key, packet, qid, qflags, question, opt, limit), info
 
     def _is_allowed(self, client_ip: str) -> bool:
