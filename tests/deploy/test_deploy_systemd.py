@@ -60,17 +60,25 @@ def test_unit_structure(path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", OWN_UNITS)
-def test_own_units_run_gslb_with_arguments_its_parser_accepts(name: str) -> None:
+def test_own_units_run_their_gslb_command(name: str) -> None:
     unit = parse_unit(SYSTEMD / f"{name}.service")
     argv = split_command_line(unit["Service"]["ExecStart"][0])
     assert argv[0] == GSLB
+    assert argv[1] == name.removeprefix("gslb-")
     assert "$" not in " ".join(argv), "no variables: change options with `systemctl edit`"
+
+
+GSLB_UNITS = [p for p in UNITS if split_command_line(parse_unit(p)["Service"]["ExecStart"][0])[0] == GSLB]
+
+
+@pytest.mark.parametrize("path", GSLB_UNITS, ids=[path.name for path in GSLB_UNITS])
+def test_gslb_command_lines_are_accepted_by_the_real_parser(path: Path) -> None:
+    argv = split_command_line(parse_unit(path)["Service"]["ExecStart"][0])
     check = check_gslb_arguments(argv[1:])
-    assert check.command == name.removeprefix("gslb-")
     if check.registered:
-        assert check.problem is None, f"{name}: {check.problem}"
+        assert check.problem is None, f"{path.name}: {check.problem}"
     else:
-        assert check.command in PENDING_COMMANDS
+        assert check.command in PENDING_COMMANDS, f"{path.name}: gslb {check.command} does not exist"
 
 
 def test_unprivileged_units_run_as_the_gslb_user_with_at_most_bind_service() -> None:
