@@ -64,6 +64,9 @@ def ensure_demo_geoip(data_dir: Path) -> Path:
     return path
 
 
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 def run_workers(settings: NodeSettings) -> int:
     """Run `settings.workers` node processes sharing the DNS ports (SO_REUSEPORT); returns an exit code."""
     if settings.workers <= 1:
@@ -73,6 +76,8 @@ def run_workers(settings: NodeSettings) -> int:
             "--workers above 1 needs --redis-url: the embedded store lives inside one process", 2
         )
     children: list[int] = []
+    # Blocked across the forks: a stop signal must wait for the handlers (see wait_for_stop).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     for index in range(settings.workers):
         pid = os.fork()
         if pid == 0:  # child: one full node, its own event loop and store connection
@@ -90,6 +95,7 @@ def run_workers(settings: NodeSettings) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     worst = 0
     for child in children:
         _pid, status = os.waitpid(child, 0)
@@ -319,6 +325,9 @@ async def _start_api(settings: NodeSettings, store: Any, feed: Any) -> Any:
 async def wait_for_stop() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    # Workers are forked with these signals blocked (run_workers): one that came during start-up
+    # is delivered now, to the handler above, instead of killing a half-started worker.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     await stop.wait()

@@ -266,3 +266,43 @@ def test_query_log_in_an_unwritable_place_is_refused_at_start(redis_server: Any,
     )
     assert result.returncode != 0
     assert "cannot open the query log" in result.stderr and "--query-log" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers need fork")
+@pytest.mark.parametrize("delay", [0.0, 0.1])
+async def test_workers_stopped_while_starting_exit_cleanly(
+    redis_server: Any, policy_store: Any, geoip: Path, delay: float
+) -> None:
+    _store, prefix = policy_store
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gslb",
+            "dns",
+            "--redis-url",
+            redis_server.url,
+            "--prefix",
+            prefix,
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--geoip",
+            str(geoip),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 15
+    while (
+        len(subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split())
+        < 2
+    ):
+        assert time.monotonic() < deadline and process.poll() is None, "no workers forked"
+        time.sleep(0.005)
+    time.sleep(delay)  # the workers are still starting: their own signal handlers may not exist yet
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
