@@ -37,6 +37,7 @@ class NodeSettings:
     geoip: Path | None
     demo: bool
     workers: int = 1
+    health: Any = None  # health.checker.CheckerSettings: run a checker site in worker 0; None: off
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -121,14 +122,20 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         feed = SnapshotFeed(store)
         await feed.start()
         closers: list[Any] = []
+        checker = None
         try:
             metrics = QueryMetrics()
+            collectors: list[Any] = [metrics]
+            if settings.health is not None and worker == 0:
+                checker = await _start_checker(store, settings.health, collectors)
             listeners = await _start_dns(settings, feed, metrics) if settings.dns else None
             if listeners is not None:
                 closers.append(listeners.close)
+            if checker is not None:
+                closers.append(checker.stop)
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
-                    status_app(feed, settings.store.describe(), (metrics,)), access_log=None
+                    status_app(feed, settings.store.describe(), tuple(collectors)), access_log=None
                 )
                 await runner.setup()
                 try:
@@ -148,13 +155,15 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
             print(
                 f"gslb serving ({'; '.join(parts) or 'store only'}), {settings.store.describe()}", flush=True
             )
-            await _wait_for_stop()
+            await wait_for_stop()
             log.info("worker %d shutting down", worker)
         finally:
             try:
                 async with asyncio.timeout(SHUTDOWN_TIMEOUT):
                     for close in closers:  # listeners first: stop answering before anything else
                         await close()
+                    if checker is not None and checker.stop not in closers:
+                        await checker.stop()  # started, but an error came before it joined closers
                     await feed.stop()
             except TimeoutError:
                 log.error("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_TIMEOUT)
@@ -190,7 +199,17 @@ async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any) -> Any:
     return listeners
 
 
-async def _wait_for_stop() -> None:
+async def _start_checker(store: Any, health: Any, collectors: list[Any]) -> Any:
+    from health.checker import Checker
+    from health.metrics import HealthMetrics
+
+    checker = Checker(store, health)
+    await checker.start()
+    collectors.append(HealthMetrics(checker))
+    return checker
+
+
+async def wait_for_stop() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

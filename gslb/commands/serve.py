@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gslb.commands.common import store_settings
+from gslb.commands.health import add_checker_options, checker_settings
 from gslb.commands.node import NodeSettings, ensure_demo_geoip, parse_host_port, run_workers
 from gslb.demo import DEMO_TENANT
 
@@ -34,6 +35,12 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
         help=f"load the demo tenant '{DEMO_TENANT}' and its zones when absent, and use the demo "
         "geography unless --geoip is given",
     )
+    serve.add_argument(
+        "--no-health",
+        action="store_true",
+        help="do not run a health checker site in this node (run 'gslb health' elsewhere)",
+    )
+    add_checker_options(serve)
     serve.set_defaults(handler=_serve)
 
     dns = commands.add_parser(
@@ -45,7 +52,7 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
     add_store_options(dns)
     _add_dns_options(dns, default_listen=[DEFAULT_DNS])
     dns.add_argument("--http", default=None, metavar="HOST:PORT", help="status and metrics endpoint (off)")
-    dns.set_defaults(handler=_dns, demo=False)
+    dns.set_defaults(handler=_dns, demo=False, no_health=True)
 
 
 def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[str]) -> None:
@@ -78,6 +85,7 @@ def _settings(args: argparse.Namespace) -> NodeSettings:
         geoip=geoip,
         demo=args.demo,
         workers=args.workers,
+        health=None if args.no_health else checker_settings(args),
     )
 
 

@@ -1,0 +1,94 @@
+"""Runs every target's probe on its own interval: spread out, jittered, with a bounded number in flight.
+
+Each target gets one task. Its first probe comes at a random point of its first interval, so a
+checker that starts (or loads a policy) with thousands of targets does not fire them in one burst;
+later probes come every interval shortened by up to `jitter` of it (shortened only, so detection is
+never slower than interval x fall). At most `max_in_flight` probes run at once; when the checker
+cannot keep up, probes start late rather than piling up, and a late probe does not try to catch up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+
+from health.probes.base import ProbeOutcome, probe
+from health.targets import Target
+
+log = logging.getLogger(__name__)
+
+ResultHandler = Callable[[Target, ProbeOutcome], None]
+Prober = Callable[[Target], Awaitable[ProbeOutcome]]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        on_result: ResultHandler,
+        *,
+        max_in_flight: int = 1000,
+        jitter: float = 0.1,
+        prober: Prober = probe,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        if not 0 <= jitter < 1:
+            raise ValueError("jitter is a share of the interval: at least 0, below 1")
+        self._on_result = on_result
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._jitter = jitter
+        self._prober = prober
+        self._tasks: dict[str, tuple[Target, asyncio.Task[None]]] = {}
+        self.in_flight = 0
+
+    @property
+    def targets(self) -> dict[str, Target]:
+        return {key: target for key, (target, _task) in self._tasks.items()}
+
+    def update(self, targets: Mapping[str, Target]) -> None:
+        """Probe exactly `targets` from now on: start new ones, restart changed ones, stop the rest."""
+        for key in list(self._tasks):
+            current, task = self._tasks[key]
+            if targets.get(key) != current:
+                task.cancel()
+                del self._tasks[key]
+        for key, target in targets.items():
+            if key not in self._tasks:
+                task = asyncio.create_task(self._run(target), name=f"health-probe:{key}")
+                self._tasks[key] = (target, task)
+
+    async def stop(self) -> None:
+        tasks = [task for _target, task in self._tasks.values()]
+        self._tasks.clear()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        pending = set(tasks)
+        while pending and loop.time() < deadline:  # re-cancel: see health.checker.stop_task
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=0.05)
+
+    async def _run(self, target: Target) -> None:
+        loop = asyncio.get_running_loop()
+        interval = target.check.interval
+        next_at = loop.time() + random.uniform(0, interval)
+        while True:
+            delay = next_at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            async with self._slots:
+                self.in_flight += 1
+                try:
+                    outcome = await self._prober(target)
+                finally:
+                    self.in_flight -= 1
+            try:
+                self._on_result(target, outcome)
+            except Exception:  # one bad result handler call must not stop this target's probes
+                log.exception("handling the probe result of %s failed", target.key)
+            next_at += interval * (1 - random.uniform(0, self._jitter))
+            now = loop.time()
+            if next_at < now:
+                next_at = now
