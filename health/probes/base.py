@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 
@@ -38,5 +39,6 @@ async def probe(target: Target) -> ProbeOutcome:
     except ProbeFailed as exc:
         return ProbeOutcome(False, time.perf_counter() - started, str(exc))
     except OSError as exc:
-        return ProbeOutcome(False, time.perf_counter() - started, exc.strerror or type(exc).__name__)
+        reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
+        return ProbeOutcome(False, time.perf_counter() - started, reason)
     return ProbeOutcome(True, time.perf_counter() - started, "ok")
