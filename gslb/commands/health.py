@@ -137,7 +137,9 @@ async def _metrics_endpoint(collector: Any, http: tuple[str, int]) -> Any:
         await web.TCPSite(runner, *http).start()
     except OSError as exc:
         await runner.cleanup()
-        raise UserFacingError(f"cannot listen on {http[0]}:{http[1]}: {exc.strerror}; choose another --http")
+        raise UserFacingError(
+            f"cannot listen on {http[0]}:{http[1]}: {exc.strerror}; choose another --http"
+        ) from None
     return runner
 
 

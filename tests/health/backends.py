@@ -27,7 +27,7 @@ GOOD_BODY = b"OK all systems go"
 
 
 class HttpBackend:
-    """mode: ok | fail (500) | hang (never answers) | body (200, wrong body) | close (drops the connection)."""
+    """mode: ok | fail (500) | hang (never answers) | body (200, wrong body) | close (drops the line)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
