@@ -104,7 +104,8 @@ async def run(seconds: float, targets: int, in_flight: int, port: int, use_aioht
     rate = ok / elapsed
     print(
         f"{'aiohttp' if use_aiohttp else 'raw asyncio'} HTTP checks: {rate:,.0f}/s ok, "
-        f"{fail / elapsed:,.0f}/s failed ({targets} targets at 1 s interval, {in_flight} in flight, {elapsed:.1f} s)"
+        f"{fail / elapsed:,.0f}/s failed ({targets} targets at 1 s interval, {in_flight} in flight, "
+        f"{elapsed:.1f} s)"
     )
     return rate
 
