@@ -8,8 +8,9 @@ PYTHON="${PYTHON:-python3}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# Debian packages the tests start for real (redis-server for the store tests).
-debs=(redis-server)
+# Debian packages the tests start for real (redis-server for the store tests; openssl makes the
+# self-signed certificate of the HTTPS health-check test).
+debs=(redis-server openssl)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")

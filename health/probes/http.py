@@ -180,6 +180,10 @@ async def probe_http(target: Target) -> None:
             ssl=context,
             server_hostname=server_hostname,
         )
+    except ssl.SSLCertVerificationError as exc:
+        raise ProbeFailed(
+            f"TLS certificate not accepted: {exc.verify_message} (set tls_verify: false to skip)"
+        ) from None
     except ssl.SSLError as exc:
         raise ProbeFailed(f"TLS handshake failed: {exc.reason or exc}") from None
     try:

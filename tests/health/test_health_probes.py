@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -161,3 +164,58 @@ def test_plan_targets_probe_address_port_and_valve_groups() -> None:
     assert [(g.name, g.keys, g.on_all_down, g.window) for g in plan.groups] == [
         ("rrset:example.test./www/A", ("acme/web/10.0.0.1", "acme/web/192.0.2.2"), "fail_open", 4.0)
     ]
+
+
+def self_signed(tmp_path: Path) -> ssl.SSLContext:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=backend.test",
+            "-addext",
+            "subjectAltName=DNS:backend.test,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_https_sni_and_verification(tmp_path: Path) -> None:
+    context = self_signed(tmp_path)
+    seen_sni: list[str | None] = []
+    context.sni_callback = lambda _sock, name, _ctx: seen_sni.append(name)  # type: ignore[assignment,misc]
+    requests: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    port = free_port()
+    server = await asyncio.start_server(handle, "127.0.0.1", port, ssl=context)
+    try:
+        base = {"type": "https", "port": port, "expect_status": [204], "tls_sni": "backend.test"}
+        unverified = await probe(target({**base, "tls_verify": False, "host": "www.backend.test"}))
+        assert unverified.ok, unverified.reason
+        assert seen_sni == ["backend.test"]
+        assert requests[0].startswith(b"GET / HTTP/1.1\r\nHost: www.backend.test\r\n")
+        verified = await probe(target(base))  # self-signed: not trusted by the system store
+        assert not verified.ok and "TLS certificate not accepted: self-signed certificate" in verified.reason
+    finally:
+        server.close()
