@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gslb.store import Follower, Store
@@ -82,7 +82,7 @@ class Checker:
         self.probes_total: dict[tuple[str, bool], int] = {}
         self._writer_task: asyncio.Task[None] | None = None
         self._started = False
-        self.latency_observer: object | None = None  # set by metrics: called with (type, seconds)
+        self.latency_observer: Callable[[str, float], None] | None = None  # set by metrics
 
     @property
     def targets(self) -> Mapping[str, Target]:
@@ -157,10 +157,10 @@ class Checker:
         after = advance(before, ProbeResult(outcome.ok), rise=check.rise, fall=check.fall)
         self.states[target.key] = after
         self.last[target.key] = outcome
-        counter = (check.type, outcome.ok)  # type: ignore[attr-defined]
+        counter = (check.type, outcome.ok)
         self.probes_total[counter] = self.probes_total.get(counter, 0) + 1
         if self.latency_observer is not None:
-            self.latency_observer(check.type, outcome.seconds)  # type: ignore[attr-defined,operator]
+            self.latency_observer(check.type, outcome.seconds)
         if after.measured != before.measured:
             log.info(
                 "site %s sees %s %s (%s)", self.settings.site, target.key, after.measured, outcome.reason

@@ -13,7 +13,9 @@ from typing import Any
 
 from gslb.engine.health_view import member_health_key, member_probe_target
 from gslb.policy import PolicySet
-from gslb.policy.health import DEFAULT_PORTS, AnyHealthCheck
+from gslb.policy.health import DEFAULT_PORTS, DnsCheck, HttpCheck, TcpCheck, UdpCheck
+
+Check = TcpCheck | HttpCheck | DnsCheck | UdpCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +23,7 @@ class Target:
     key: str  # member_health_key(tenant, check, host): where the state is stored
     tenant: str
     check_name: str
-    check: AnyHealthCheck
+    check: Check
     host: str  # address or host name to probe
     port: int
 
@@ -42,12 +44,12 @@ class TargetPlan:
     groups: tuple[ValveGroup, ...]
 
 
-def _port(check: AnyHealthCheck, fallback: int | None) -> int:
+def _port(check: Check, fallback: int | None) -> int:
     if check.port is not None:
         return int(check.port)
     if fallback:
         return fallback
-    return DEFAULT_PORTS[getattr(check, "type", "tcp")]
+    return DEFAULT_PORTS[check.type]
 
 
 def _references(policy: PolicySet) -> Iterator[tuple[str, str, str, int | None, str | None]]:

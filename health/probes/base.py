@@ -26,7 +26,7 @@ _PROBES = {"http": probe_http, "https": probe_http, "tcp": probe_tcp, "dns": pro
 
 
 async def probe(target: Target) -> ProbeOutcome:
-    kind = target.check.type  # type: ignore[attr-defined]
+    kind = target.check.type
     run = _PROBES.get(kind)
     started = time.perf_counter()
     if run is None:  # the policy model knows no other type; a newer writer's type fails, loudly

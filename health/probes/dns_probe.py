@@ -10,6 +10,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
+from gslb.policy.health import DnsCheck
 from health.probes.common import ProbeFailed, resolve
 from health.probes.udp import _Reply
 from health.targets import Target
@@ -42,9 +43,11 @@ async def _ask_tcp(address: str, port: int, wire: bytes) -> bytes:
 
 async def probe_dns(target: Target) -> None:
     check = target.check
-    _family, address = await resolve(target.host, target.port, udp=check.transport == "udp")  # type: ignore[attr-defined]
-    query = dns.message.make_query(check.query_name, check.query_type)  # type: ignore[attr-defined]
-    ask = _ask_udp if check.transport == "udp" else _ask_tcp  # type: ignore[attr-defined]
+    if not isinstance(check, DnsCheck):
+        raise ProbeFailed(f"check type {check.type!r} is not a DNS check")
+    _family, address = await resolve(target.host, target.port, udp=check.transport == "udp")
+    query = dns.message.make_query(check.query_name, check.query_type)
+    ask = _ask_udp if check.transport == "udp" else _ask_tcp
     raw = await ask(address, target.port, query.to_wire())
     try:
         answer = dns.message.from_wire(raw)
@@ -53,9 +56,9 @@ async def probe_dns(target: Target) -> None:
     if answer.id != query.id:
         raise ProbeFailed("answer ID does not match the query")
     rcode = dns.rcode.to_text(answer.rcode())
-    if rcode != check.expect_rcode:  # type: ignore[attr-defined]
-        raise ProbeFailed(f"rcode {rcode}, expected {check.expect_rcode}")  # type: ignore[attr-defined]
-    expect = check.expect_answer  # type: ignore[attr-defined]
+    if rcode != check.expect_rcode:
+        raise ProbeFailed(f"rcode {rcode}, expected {check.expect_rcode}")
+    expect = check.expect_answer
     if expect is not None:
         texts = [rdata.to_text() for rrset in answer.answer for rdata in rrset]
         if expect not in texts:

@@ -13,7 +13,9 @@ import functools
 import ipaddress
 import re
 import ssl
+from typing import cast
 
+from gslb.policy.health import HttpCheck
 from health.probes.common import ProbeFailed, resolve
 from health.targets import Target
 
@@ -45,14 +47,15 @@ def _is_address(host: str) -> bool:
 
 def build_request(target: Target) -> bytes:
     check = target.check
-    host = check.host  # type: ignore[attr-defined]
+    assert isinstance(check, HttpCheck)
+    host = check.host
     if host is None:
         host = f"[{target.host}]" if ":" in target.host else target.host
-        default = 443 if check.type == "https" else 80  # type: ignore[attr-defined]
+        default = 443 if check.type == "https" else 80
         if target.port != default:
             host = f"{host}:{target.port}"
-    lines = [f"{check.method} {check.path} HTTP/1.1", f"Host: {host}", "User-Agent: gslb-health"]  # type: ignore[attr-defined]
-    lines += [f"{name}: {value}" for name, value in check.headers.items()]  # type: ignore[attr-defined]
+    lines = [f"{check.method} {check.path} HTTP/1.1", f"Host: {host}", "User-Agent: gslb-health"]
+    lines += [f"{name}: {value}" for name, value in check.headers.items()]
     lines += ["Connection: close", "", ""]
     return "\r\n".join(lines).encode("latin-1")
 
@@ -67,11 +70,10 @@ class _Exchange(asyncio.Protocol):
         self.buffer = bytearray()
         self.body_start = -1
         self.length: int | None = None
-        self.transport: asyncio.BaseTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-        transport.write(self.request)  # type: ignore[attr-defined]
+        # uvloop's transports are not asyncio.WriteTransport subclasses, but have its methods
+        cast(asyncio.WriteTransport, transport).write(self.request)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -127,7 +129,7 @@ def _dechunk(body: bytes) -> bytes:
     return bytes(out)
 
 
-def judge(check: object, response: bytes) -> None:
+def judge(check: HttpCheck, response: bytes) -> None:
     """Raise ProbeFailed unless the response satisfies the check."""
     if not response:
         raise ProbeFailed("the connection closed without a response")
@@ -137,11 +139,11 @@ def judge(check: object, response: bytes) -> None:
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
         raise ProbeFailed(f"not an HTTP response: {status_line[:40]!r}")
     status = int(parts[1])
-    expected = check.expect_status  # type: ignore[attr-defined]
+    expected = check.expect_status
     if status not in expected:
         raise ProbeFailed(f"status {status}, expected {', '.join(map(str, expected))}")
-    substring = check.expect_body  # type: ignore[attr-defined]
-    pattern = check.expect_body_regex  # type: ignore[attr-defined]
+    substring = check.expect_body
+    pattern = check.expect_body_regex
     if substring is None and pattern is None:
         return
     head_end = response.find(_HEAD_END)
@@ -159,19 +161,21 @@ def judge(check: object, response: bytes) -> None:
 
 async def probe_http(target: Target) -> None:
     check = target.check
+    if not isinstance(check, HttpCheck):
+        raise ProbeFailed(f"check type {check.type!r} is not an HTTP check")
     _family, address = await resolve(target.host, target.port)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[bytes] = loop.create_future()
-    want_body = check.method != "HEAD" and (  # type: ignore[attr-defined]
-        check.expect_body is not None or check.expect_body_regex is not None  # type: ignore[attr-defined]
+    want_body = check.method != "HEAD" and (
+        check.expect_body is not None or check.expect_body_regex is not None
     )
     request = build_request(target)
     context: ssl.SSLContext | None = None
     server_hostname: str | None = None
-    if check.type == "https":  # type: ignore[attr-defined]
-        sni = check.tls_sni or check.host  # type: ignore[attr-defined]
+    if check.type == "https":
+        sni = check.tls_sni or check.host
         server_hostname = sni or (address if _is_address(target.host) else target.host)
-        context = tls_context(check.tls_verify)  # type: ignore[attr-defined]
+        context = tls_context(check.tls_verify)
     try:
         transport, _ = await loop.create_connection(
             lambda: _Exchange(request, done, want_body),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from gslb.policy.health import UdpCheck
 from health.probes.common import ProbeFailed, resolve
 from health.targets import Target
 
@@ -21,12 +22,14 @@ class _Reply(asyncio.DatagramProtocol):
             self.future.set_exception(exc)
 
 
-def payload(check: object) -> bytes:
-    send: str = check.send  # type: ignore[attr-defined]
-    return bytes.fromhex(send) if check.send_hex else send.encode()  # type: ignore[attr-defined]
+def payload(check: UdpCheck) -> bytes:
+    return bytes.fromhex(check.send) if check.send_hex else check.send.encode()
 
 
 async def probe_udp(target: Target) -> None:
+    check = target.check
+    if not isinstance(check, UdpCheck):
+        raise ProbeFailed(f"check type {check.type!r} is not a UDP check")
     _family, address = await resolve(target.host, target.port, udp=True)
     loop = asyncio.get_running_loop()
     future: asyncio.Future[bytes] = loop.create_future()
@@ -34,10 +37,10 @@ async def probe_udp(target: Target) -> None:
         lambda: _Reply(future), remote_addr=(address, target.port)
     )
     try:
-        transport.sendto(payload(target.check))
+        transport.sendto(payload(check))
         reply = await future
     finally:
         transport.close()
-    expect = target.check.expect  # type: ignore[attr-defined]
+    expect = check.expect
     if expect is not None and expect.encode() not in reply:
         raise ProbeFailed(f"reply does not contain {expect!r}")
