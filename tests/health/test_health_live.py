@@ -157,3 +157,24 @@ async def test_dead_backend_leaves_the_answer_within_interval_times_fall(redis_s
             await checker.stop()
             await a.stop()
             await b.stop()
+
+
+async def test_dns_answer_follows_a_state_change_within_100_ms(redis_server: Any) -> None:
+    from gslb.store import Put
+
+    async with policy_store(redis_server.url, policy(free_port())) as (store, prefix):
+        dns_server = GslbDns(redis_server.url, prefix)
+        try:
+            await dns_server.wait_answer(NAME, {"192.0.2.1", "192.0.2.2"})
+            delays = []
+            for state, expected in [("down", {"192.0.2.1"}), ("up", {"192.0.2.1", "192.0.2.2"})] * 5:
+                body = {"state": state, "measured": state, "since": time.time()}
+                started = time.monotonic()
+                await store.commit([Put(DocRef("health", "acme/web/127.0.0.12"), "acme", body)])
+                delays.append(
+                    await dns_server.wait_answer(NAME, expected, timeout=1) + time.monotonic() - started
+                )
+            print(f"state change -> DNS answer: max {max(delays) * 1000:.1f} ms")
+            assert max(delays) < 0.1
+        finally:
+            dns_server.stop()
