@@ -114,6 +114,9 @@ class Scheduler:
             self.in_flight += 1
             try:
                 outcome = await self._prober(target)
+            except Exception as exc:  # a failing prober fails this probe; the schedule goes on
+                log.exception("probing %s failed unexpectedly", target.key)
+                outcome = ProbeOutcome(False, 0.0, f"probe error: {type(exc).__name__}")
             finally:
                 self.in_flight -= 1
                 self._slots.release()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from health.probes.http import probe_http
 from health.probes.tcp import probe_tcp
 from health.probes.udp import probe_udp
 from health.targets import Target
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,4 +44,7 @@ async def probe(target: Target) -> ProbeOutcome:
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
         return ProbeOutcome(False, time.perf_counter() - started, reason)
+    except Exception as exc:  # a probe bug must fail this probe, not stop the target's schedule
+        log.exception("probe of %s failed unexpectedly", target.key)
+        return ProbeOutcome(False, time.perf_counter() - started, f"probe error: {type(exc).__name__}: {exc}")
     return ProbeOutcome(True, time.perf_counter() - started, "ok")

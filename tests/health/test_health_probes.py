@@ -101,6 +101,9 @@ def test_http_judge(response: bytes, error: str | None) -> None:
         ({"type": "dns"}, "query_name: required field 'query_name' is missing"),
         ({"type": "http", "rise": 0}, "rise: Input should be greater than or equal to 1"),
         ({"type": "http", "quorum": "most"}, "quorum"),
+        ({"type": "dns", "query_name": "x.test.", "query_type": "FOO"}, "unknown query type 'FOO'"),
+        ({"type": "http", "tls_verify": False}, "tls_sni and tls_verify apply to type 'https' only"),
+        ({"type": "udp", "port": 7, "send": "zz", "send_hex": True}, "send is not valid hex"),
     ],
 )
 def test_bad_check_definitions_are_refused_clearly(body: dict[str, Any], message: str) -> None:
