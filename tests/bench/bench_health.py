@@ -99,8 +99,10 @@ async def run(
     scheduler.update(all_targets)
     await asyncio.sleep(1.0)  # warm up: spread first probes
     start_ok, start_fail, started = done["ok"], done["fail"], time.perf_counter()
+    cpu_started = time.process_time()
     await asyncio.sleep(seconds)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     ok, fail = done["ok"] - start_ok, done["fail"] - start_fail
     await scheduler.stop()
     if session is not None:
@@ -109,7 +111,8 @@ async def run(
     print(
         f"{'aiohttp' if use_aiohttp else 'raw asyncio'} HTTP checks: {rate:,.0f}/s ok, "
         f"{fail / elapsed:,.0f}/s failed ({targets} targets at {interval:g} s interval, "
-        f"{in_flight} in flight, {elapsed:.1f} s)"
+        f"{in_flight} in flight, {elapsed:.1f} s); {ok / cpu:,.0f} checks per CPU-second "
+        f"({cpu / elapsed:.0%} of a core used)"
     )
     return rate
 
