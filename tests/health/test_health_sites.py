@@ -124,3 +124,42 @@ async def test_safety_valve_holds_a_mass_failure_under_fail_open(redis_server: A
             await checker.stop()
             for backend in backends:
                 await backend.stop()
+
+
+async def test_warm_site_restart_and_removed_targets_are_collected(redis_server: Any) -> None:
+    from gslb.importer import load_policy_yaml
+    from gslb.store import PolicyStore
+
+    port = free_port()
+    backends = [await HttpBackend(f"127.0.0.{11 + index}", port).start() for index in range(2)]
+    keys = ["acme/web/127.0.0.11", "acme/web/127.0.0.12"]
+    async with policy_store(redis_server.url, policy(port)) as (store, _prefix):
+        settings = CheckerSettings(site="eu", valve_share=1.0, evaluate_every=0.2)
+        checker = Checker(store, settings)
+        await checker.start()
+        try:
+            for _ in range(100):
+                if await states(store, keys) == ["up", "up"]:
+                    break
+                await asyncio.sleep(0.02)
+            assert await states(store, keys) == ["up", "up"]
+            # A restarted site resumes from its own stored votes instead of starting unknown.
+            await checker.stop()
+            checker = Checker(store, settings)
+            await checker.start()
+            assert {key: checker.states[key].measured for key in keys} == dict.fromkeys(keys, "up")
+
+            # The second member leaves the policy: its state and votes are removed.
+            imported = load_policy_yaml(policy(port, members=1), filename="test")
+            await PolicyStore(store).apply(list(imported.specs))
+            for _ in range(100):
+                if await states(store, keys) == ["up", None]:
+                    break
+                await asyncio.sleep(0.02)
+            assert await states(store, keys) == ["up", None]
+            assert (await store.get_votes_many(keys))[keys[1]] == {}
+            assert keys[1] not in checker.targets
+        finally:
+            await checker.stop()
+            for backend in backends:
+                await backend.stop()
