@@ -61,10 +61,19 @@ async def stop_task(task: asyncio.Task[None], timeout: float = 5.0) -> None:
 
 
 class Checker:
-    def __init__(self, store: Store, settings: CheckerSettings, *, prober: Prober | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: CheckerSettings,
+        *,
+        prober: Prober | None = None,
+        follower: Follower | None = None,
+    ) -> None:
+        """`follower`: a running mirror of `store` to share (the node's), else the checker keeps its own."""
         self.settings = settings
         self._store = store
-        self._follower = Follower(store, block_ms=1000)
+        self._own_follower = follower is None
+        self._follower = follower if follower is not None else Follower(store, block_ms=1000)
         self._view = PolicyView()
         self.writer = VoteWriter(
             store,
@@ -97,7 +106,8 @@ class Checker:
 
     async def start(self) -> None:
         self._follower.add_listener(self._on_change)
-        await self._follower.start()
+        if self._own_follower:
+            await self._follower.start()
         self._started = True
         await self._warm_start()
         self._refresh_plan()
@@ -109,7 +119,11 @@ class Checker:
         if self._writer_task is not None:
             await stop_task(self._writer_task)
             self._writer_task = None
-        await self._follower.stop()
+        if self._own_follower:
+            await self._follower.stop()
+        elif self._started:
+            self._follower.remove_listener(self._on_change)
+        self._started = False
 
     async def wait_for(self, revision: int, timeout: float) -> None:
         await self._follower.wait_for(revision, timeout)

@@ -127,7 +127,7 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
             metrics = QueryMetrics()
             collectors: list[Any] = [metrics]
             if settings.health is not None and worker == 0:
-                checker = await _start_checker(store, settings.health, collectors)
+                checker = await _start_checker(store, settings.health, collectors, feed.follower)
             listeners = await _start_dns(settings, feed, metrics) if settings.dns else None
             if listeners is not None:
                 closers.append(listeners.close)
@@ -199,11 +199,11 @@ async def _start_dns(settings: NodeSettings, feed: Any, metrics: Any) -> Any:
     return listeners
 
 
-async def _start_checker(store: Any, health: Any, collectors: list[Any]) -> Any:
+async def _start_checker(store: Any, health: Any, collectors: list[Any], follower: Any) -> Any:
     from health.checker import Checker
     from health.metrics import HealthMetrics
 
-    checker = Checker(store, health)
+    checker = Checker(store, health, follower=follower)  # one mirror of the store per node, shared
     await checker.start()
     collectors.append(HealthMetrics(checker))
     return checker
