@@ -58,6 +58,11 @@ class SnapshotFeed:
     def add_listener(self, listener: SnapshotListener) -> None:
         self._listeners.append(listener)
 
+    @property
+    def follower(self) -> Follower:
+        """The store mirror this feed follows; other components of the node may share it."""
+        return self._follower
+
     async def start(self) -> None:
         await self._follower.start()
         if self.stats is None:  # the follower's first load may not call listeners

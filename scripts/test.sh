@@ -10,8 +10,9 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # Debian packages the tests start for real: redis-server (store tests), nsd (a secondary
 # transferring zones from gslb), bird2 (the BGP router of the anycast tests), iproute2 (netns),
-# systemd (systemd-analyze, which checks the units in deploy/systemd).
-debs=(redis-server nsd bird2 iproute2 systemd)
+# systemd (systemd-analyze, which checks the units in deploy/systemd), openssl (the self-signed
+# certificate of the HTTPS health-check test).
+debs=(redis-server nsd bird2 iproute2 systemd openssl)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb")

@@ -44,6 +44,7 @@ class NodeSettings:
     api: tuple[str, int] | None = None  # REST API listener (worker 0 only); None: off
     api_settings: Any = None  # gslb.api.context.ApiSettings
     bootstrap_token: str | None = None
+    health: Any = None  # health.checker.CheckerSettings: run a checker site in worker 0; None: off
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -134,9 +135,13 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
         feed = SnapshotFeed(store)
         await feed.start()
         closers: list[Any] = []
+        checker = None
         try:
             metrics = QueryMetrics()
             collectors: list[Any] = [metrics]
+            if settings.health is not None and worker == 0:
+                # Its own mirror of the store: the snapshot feed's follower keeps no documents.
+                checker = await _start_checker(store, settings.health, collectors, None)
             keys = _tsig_keys(settings) if settings.dns else None  # a bad key file stops us first
             query_log = None
             if settings.query_log is not None and settings.dns:
@@ -165,6 +170,8 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
             # The API before the status endpoint: once /readyz answers, everything is up.
             if settings.api is not None and worker == 0:
                 closers.append(await _start_api(settings, store, feed))
+            if checker is not None:
+                closers.append(checker.stop)
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
                     status_app(feed, settings.store.describe(), tuple(collectors)), access_log=None
@@ -196,6 +203,8 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
                 async with asyncio.timeout(SHUTDOWN_TIMEOUT):
                     for close in closers:  # listeners first: stop answering before anything else
                         await close()
+                    if checker is not None and checker.stop not in closers:
+                        await checker.stop()  # started, but an error came before it joined closers
                     await feed.stop()
             except TimeoutError:
                 log.error("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_TIMEOUT)
@@ -320,6 +329,16 @@ async def _start_api(settings: NodeSettings, store: Any, feed: Any) -> Any:
         ready=lambda: feed.stats is not None,
     )
     return runner.cleanup
+
+
+async def _start_checker(store: Any, health: Any, collectors: list[Any], follower: Any) -> Any:
+    from health.checker import Checker
+    from health.metrics import HealthMetrics
+
+    checker = Checker(store, health, follower=follower)  # one mirror of the store per node, shared
+    await checker.start()
+    collectors.append(HealthMetrics(checker))
+    return checker
 
 
 async def wait_for_stop() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from gslb.commands.api import DEFAULT_API, add_api_options, api_settings, bootstrap_text
 from gslb.commands.common import store_settings
 from gslb.commands.forward_options import add_forward_options, forward_settings
+from gslb.commands.health import add_checker_options, checker_settings
 from gslb.commands.node import NodeSettings, ensure_demo_geoip, parse_host_port, run_workers
 from gslb.demo import DEMO_TENANT
 
@@ -45,6 +46,12 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
         help=f"the policy REST API (default {DEFAULT_API}; 'off' to run none)",
     )
     add_api_options(serve)
+    serve.add_argument(
+        "--no-health",
+        action="store_true",
+        help="do not run a health checker site in this node (run 'gslb health' elsewhere)",
+    )
+    add_checker_options(serve)
     serve.set_defaults(handler=_serve)
 
     dns = commands.add_parser(
@@ -56,7 +63,7 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
     add_store_options(dns)
     _add_dns_options(dns, default_listen=[DEFAULT_DNS])
     dns.add_argument("--http", default=None, metavar="HOST:PORT", help="status and metrics endpoint (off)")
-    dns.set_defaults(handler=_dns, demo=False, api="off")
+    dns.set_defaults(handler=_dns, demo=False, api="off", no_health=True)
 
 
 def _add_dns_options(parser: argparse.ArgumentParser, *, default_listen: list[str]) -> None:
@@ -110,6 +117,7 @@ def _settings(args: argparse.Namespace) -> NodeSettings:
         api=None if args.api == "off" else parse_host_port(args.api),
         api_settings=api_settings(args) if args.api != "off" else None,
         bootstrap_token=bootstrap_text(args) if args.api != "off" else None,
+        health=None if args.no_health else checker_settings(args),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
+import dns.exception
+import dns.rdatatype
 from pydantic import Field, field_validator, model_validator
 
 from gslb.policy.base import DomainName, Model, ObjectName, Port, TenantName
@@ -88,6 +90,18 @@ class DnsCheck(_CheckBase):
     type: Literal["dns"]
     query_name: DomainName
     query_type: str = Field("A", pattern=r"^[A-Z0-9]{1,10}$")
+
+    @field_validator("query_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        try:
+            dns.rdatatype.from_text(value)
+        except dns.exception.DNSException:
+            raise ValueError(
+                f"unknown query type {value!r}; use a type name such as A, AAAA, TXT or SOA"
+            ) from None
+        return value
+
     transport: Literal["udp", "tcp"] = "udp"
     expect_rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"
     expect_answer: str | None = Field(None, max_length=1024, description="text one answer must equal")

@@ -509,6 +509,48 @@ class Store:
             raw = await self.client.hgetall(self.keys.health_votes(check_key))
         return {text(site): json.loads(value) for site, value in raw.items()}
 
+    async def put_votes(self, site: str, votes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Record one site's votes for many check targets in one round trip (a checker's batch)."""
+        if not votes:
+            return
+        try:
+            payloads = {key: dumps(dict(vote)) for key, vote in votes.items()}
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequestError(f"a vote of {site} is not plain JSON ({exc})") from None
+        async with self._errors("write health votes"), self.client.pipeline(transaction=False) as pipe:
+            for key, payload in payloads.items():
+                pipe.hset(self.keys.health_votes(key), site, payload)
+            await pipe.execute()
+
+    async def get_votes_many(
+        self, check_keys: Iterable[str]
+    ) -> builtins.dict[str, builtins.dict[str, builtins.dict[str, Any]]]:
+        """check key -> site -> vote, for many check targets in one round trip."""
+        keys = builtins.list(dict.fromkeys(check_keys))
+        if not keys:
+            return {}
+        async with self._errors("read health votes"), self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hgetall(self.keys.health_votes(key))
+            raws = await pipe.execute()
+        result: builtins.dict[str, builtins.dict[str, builtins.dict[str, Any]]] = {}
+        for key, raw in zip(keys, raws, strict=True):
+            votes = {}
+            for site, value in raw.items():
+                try:
+                    votes[text(site)] = json.loads(value)
+                except ValueError:
+                    log.warning("unreadable health vote of %s for %s ignored", text(site), key)
+            result[key] = votes
+        return result
+
+    async def delete_votes(self, check_keys: Iterable[str]) -> None:
+        """Forget every site's votes for check targets nothing probes any more."""
+        keys = [self.keys.health_votes(key) for key in dict.fromkeys(check_keys)]
+        if keys:
+            async with self._errors("delete health votes"):
+                await self.client.delete(*keys)
+
     # --- plumbing -----------------------------------------------------------------------------
 
     def blocking_client(self) -> Any:
