@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from bpf.errors import BpfError
 
 XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT = range(5)
-VERDICT_NAMES = {XDP_ABORTED: "aborted", XDP_DROP: "drop", XDP_PASS: "pass", XDP_TX: "tx", XDP_REDIRECT: "redirect"}
+VERDICT_NAMES = {
+    XDP_ABORTED: "aborted",
+    XDP_DROP: "drop",
+    XDP_PASS: "pass",
+    XDP_TX: "tx",
+    XDP_REDIRECT: "redirect",
+}
 # The kernel puts XDP_PACKET_HEADROOM (256) before the frame; the output can grow into it (encap).
 _OUT_ROOM = 4096
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+
 @pytest.fixture(scope="session")
 def bcc_ready() -> None:
     from bpf.loader import import_bcc

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from xdp_helpers import needs_root
 
 from bpf.testrun import XDP_DROP, XDP_PASS, test_run
-from xdp_helpers import needs_root
 
 TRIVIAL = """
 #include <uapi/linux/bpf.h>
