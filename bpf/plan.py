@@ -22,8 +22,16 @@ VipKeyTuple = tuple[str, int, int]  # (IPv4 address text, port, IP protocol numb
 
 @dataclass(frozen=True, slots=True)
 class RealEntry:
+    """A real of one VIP. The same address behind two VIPs has two entries, so removing it from one
+    VIP ends that VIP's sticky flows to it without touching the other VIP's."""
+
+    vip: str
     address: str
     mac: bytes
+
+    @property
+    def key(self) -> str:
+        return f"{self.vip}|{self.address}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +51,9 @@ class Tables:
     encap_src: str = "0.0.0.0"
     problems: tuple[str, ...] = ()  # specs or reals left out, and why
 
-    def real_index(self, address: str) -> int:
+    def real_index(self, address: str, vip: str | None = None) -> int:
         for index, real in self.reals.items():
-            if real.address == address:
+            if real.address == address and vip in (None, real.vip):
                 return index
         raise KeyError(address)
 
@@ -114,8 +122,8 @@ def plan_tables(
             continue
         usable.append(spec)
 
-    previous_reals = {real.address: index for index, real in (previous.reals.items() if previous else ())}
-    addresses = []
+    previous_reals = {real.key: index for index, real in (previous.reals.items() if previous else ())}
+    real_keys = []
     for spec in usable:
         for real in spec.reals:
             address = str(real.address)
@@ -124,9 +132,9 @@ def plan_tables(
             elif address not in macs:
                 problems.append(f"vip {spec.doc_name()}: no next-hop MAC for real {address}; left out")
             else:
-                addresses.append(address)
-    real_indexes, overflow = _allocate(addresses, previous_reals, limits.max_reals)
-    problems += [f"real {address}: more than {limits.max_reals} reals; left out" for address in overflow]
+                real_keys.append(f"{spec.doc_name()}|{address}")
+    real_indexes, overflow = _allocate(real_keys, previous_reals, limits.max_reals)
+    problems += [f"real {key}: more than {limits.max_reals} reals of VIPs; left out" for key in overflow]
 
     previous_vips = {entry.name: entry.vip_num for entry in (previous.vips.values() if previous else ())}
     vip_nums, overflow = _allocate((spec.doc_name() for spec in usable), previous_vips, limits.max_vips)
@@ -146,11 +154,13 @@ def plan_tables(
         weights = []
         for position, real in enumerate(spec.reals):
             address = str(real.address)
-            if address in real_indexes:
+            if f"{name}|{address}" in real_indexes:
                 weights.append((address, effective_weight(spec, position, health)))
         weights = list(dict(weights).items())  # a real listed twice counts once (last weight)
         table = maglev_table(weights, spec.maglev_table_size)
-        ring = tuple(NO_REAL if slot == EMPTY else real_indexes[weights[slot][0]] for slot in table)
+        ring = tuple(
+            NO_REAL if slot == EMPTY else real_indexes[f"{name}|{weights[slot][0]}"] for slot in table
+        )
         vips[key] = VipEntry(
             name=name,
             vip_num=vip_nums[name],
@@ -159,6 +169,10 @@ def plan_tables(
             ring=ring,
             weights=tuple(weights),
         )
-    reals = {index: RealEntry(address, macs[address]) for address, index in real_indexes.items()}
+    reals = {}
+    for real_key, index in real_indexes.items():
+        vip_name, _, address = real_key.rpartition("|")
+        if vip_name in vip_nums:
+            reals[index] = RealEntry(vip_name, address, macs[address])
     ipaddress.IPv4Address(encap_src)  # ValueError for the caller when not IPv4
     return Tables(vips=vips, reals=reals, encap_src=encap_src, problems=tuple(problems))

@@ -110,10 +110,11 @@ def _percpu_sum(table: Any, index: int) -> Counter:
 
 
 def read_counters(program: Any, tables: Tables) -> tuple[dict[str, Counter], dict[str, Counter]]:
-    """Per-VIP (by tenant/name) and per-real (by address) packet and byte counters, summed over CPUs."""
+    """Per-VIP (by tenant/name) and per-real (by "tenant/name|address") packet and byte counters,
+    summed over CPUs."""
     vip_stats, real_stats = program.table("vip_stats"), program.table("real_stats")
     vips = {entry.name: _percpu_sum(vip_stats, entry.vip_num) for entry in tables.vips.values()}
-    reals = {real.address: _percpu_sum(real_stats, index) for index, real in tables.reals.items()}
+    reals = {real.key: _percpu_sum(real_stats, index) for index, real in tables.reals.items()}
     return vips, reals
 
 

@@ -79,7 +79,10 @@ def test_model_and_program_agree_on_many_flows(small_program) -> None:  # type: 
             assert (result.verdict, result.output) == (verdict, output)
         vips, reals = read_counters(small_program, tables)
         assert vips["t/spread"].packets - before["t/spread"].packets == 650
-        counts = {address: reals[address].packets for address in ("10.0.0.11", "10.0.0.12", "10.0.0.13")}
+        counts = {
+            address: reals[f"t/spread|{address}"].packets
+            for address in ("10.0.0.11", "10.0.0.12", "10.0.0.13")
+        }
         model_counts = {real.address: model.real_stats[i].packets for i, real in tables.reals.items()}
         assert counts == model_counts
         # weights 1:2:3 over 650 packets: each share within 25% of its expectation

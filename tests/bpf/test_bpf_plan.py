@@ -64,3 +64,14 @@ def test_l2_flag_and_problems_are_reported() -> None:
     assert "is also vip" in text
     assert set(tables.vips) == {("10.100.0.2", 80, 6), ("10.100.0.4", 80, 6)}
     assert set(tables.vips[("10.100.0.4", 80, 6)].ring) == {NO_REAL}  # its only real had no MAC
+
+
+def test_a_real_shared_by_two_vips_has_one_entry_per_vip() -> None:
+    specs = [vip("a"), vip("b", address="10.100.0.2", reals=("10.0.0.1",))]
+    first = plan_tables(specs, {}, MACS, encap_src="10.0.0.254", limits=LIMITS)
+    shared = first.real_index("10.0.0.1", "t/b")
+    assert shared != first.real_index("10.0.0.1", "t/a")
+    # removed from b only: b's entry goes (its sticky flows re-pick), a's stays
+    second = plan_tables([specs[0]], {}, MACS, encap_src="10.0.0.254", limits=LIMITS, previous=first)
+    assert shared not in second.reals
+    assert second.real_index("10.0.0.1", "t/a") == first.real_index("10.0.0.1", "t/a")

@@ -1,0 +1,79 @@
+"""Next-hop MAC addresses and interface addresses, asked of the kernel with iproute2's JSON output.
+
+The forwarder rewrites Ethernet headers itself, so it needs the MAC of each real's next hop: the
+real itself on the same subnet, else the gateway `ip route get` names. An unknown neighbour is
+provoked by sending it one empty UDP datagram (the kernel then resolves it by ARP) and looked up
+again on the next sync.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import subprocess
+import time
+from typing import Any
+
+from bpf.packets import mac_bytes
+
+log = logging.getLogger(__name__)
+
+_USABLE = {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP"}
+
+
+def _ip_json(*args: str) -> list[dict[str, Any]]:
+    result = subprocess.run(["ip", "-j", *args], capture_output=True, text=True, timeout=5, check=False)
+    if result.returncode != 0:
+        return []
+    text = result.stdout.strip()
+    return list(json.loads(text)) if text else []
+
+
+def next_hop(address: str) -> tuple[str, str] | None:
+    """(next-hop address, device) the kernel would use to reach `address`."""
+    routes = _ip_json("route", "get", address)
+    if not routes:
+        return None
+    route = routes[0]
+    return str(route.get("gateway", address)), str(route.get("dev", ""))
+
+
+def _known_mac(gateway: str, device: str) -> bytes | None:
+    for entry in _ip_json("neigh", "show", "to", gateway, "dev", device):
+        states = set(entry.get("state", []))
+        if entry.get("lladdr") and states & _USABLE:
+            return mac_bytes(str(entry["lladdr"]))
+    return None
+
+
+def lookup_mac(address: str, *, wait: float = 0.5) -> bytes | None:
+    """The next-hop MAC for `address`; an unknown neighbour is resolved by ARP, waiting up to `wait`
+    seconds (None if it does not answer in time: the caller asks again later)."""
+    hop = next_hop(address)
+    if hop is None:
+        return None
+    gateway, device = hop
+    mac = _known_mac(gateway, device)
+    deadline = time.monotonic() + wait
+    while mac is None and time.monotonic() < deadline:
+        _provoke(gateway)
+        time.sleep(0.02)
+        mac = _known_mac(gateway, device)
+    return mac
+
+
+def _provoke(address: str) -> None:
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.sendto(b"", (address, 9))  # discard port; what matters is the ARP request it causes
+
+
+def interface_ipv4(device: str) -> str | None:
+    """The first IPv4 address of `device`."""
+    for link in _ip_json("-4", "addr", "show", "dev", device):
+        for info in link.get("addr_info", []):
+            if info.get("family") == "inet":
+                return str(info["local"])
+    return None
