@@ -17,7 +17,7 @@ from typing import Any
 
 from bpf.errors import BpfError
 from bpf.loader import AttachMode, LoadedProgram, ProgramSizes
-from bpf.neighbors import interface_ipv4, lookup_mac
+from bpf.neighbors import interface_address, lookup_mac
 from bpf.plan import Limits, Tables, plan_tables
 from bpf.tables import read_counters, write_tables
 from gslb.feed import HEALTH_KIND, health_state_is_up
@@ -34,6 +34,7 @@ class L4Settings:
     device: str
     mode: AttachMode = "auto"
     encap_src: str | None = None  # default: the device's first IPv4 address
+    encap_src6: str | None = None  # default: the device's first global IPv6 address, if any
     sizes: ProgramSizes = field(default_factory=ProgramSizes)
     retry_seconds: float = 1.0  # how soon unresolved next hops are asked for again
 
@@ -56,12 +57,13 @@ class L4Controller:
 
     async def start(self) -> None:
         settings = self.settings
-        encap_src = settings.encap_src or interface_ipv4(settings.device)
+        encap_src = settings.encap_src or interface_address(settings.device, 4)
         if encap_src is None:
             raise BpfError(
                 f"{settings.device} has no IPv4 address to use as the IP-in-IP source; pass --encap-source"
             )
         self._encap_src = encap_src
+        self._encap_src6 = settings.encap_src6 or interface_address(settings.device, 6)
         self.program = LoadedProgram(settings.sizes)
         try:
             self.attach_mode = self.program.attach(settings.device, settings.mode)
@@ -122,7 +124,7 @@ class L4Controller:
                 return
             revision = self._follower.rev
             specs, health = self._desired()
-            wanted = {str(real.address) for spec in specs for real in spec.reals if real.address.version == 4}
+            wanted = {str(real.address) for spec in specs for real in spec.reals}
             macs = await self._resolve(wanted)
             sizes = program.sizes
             tables = plan_tables(
@@ -130,6 +132,7 @@ class L4Controller:
                 health,
                 macs,
                 encap_src=self._encap_src,
+                encap_src6=self._encap_src6,
                 limits=Limits(sizes.max_vips, sizes.max_reals, sizes.ring_max),
                 previous=self.tables,
             )

@@ -2,7 +2,7 @@
 
 The forwarder rewrites Ethernet headers itself, so it needs the MAC of each real's next hop: the
 real itself on the same subnet, else the gateway `ip route get` names. An unknown neighbour is
-provoked by sending it one empty UDP datagram (the kernel then resolves it by ARP) and looked up
+provoked by sending it one empty UDP datagram (the kernel then resolves it by ARP or NDP) and looked up
 again on the next sync.
 """
 
@@ -65,15 +65,18 @@ def lookup_mac(address: str, *, wait: float = 0.5) -> bytes | None:
 
 
 def _provoke(address: str) -> None:
-    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         sock.sendto(b"", (address, 9))  # discard port; what matters is the ARP request it causes
 
 
-def interface_ipv4(device: str) -> str | None:
-    """The first IPv4 address of `device`."""
-    for link in _ip_json("-4", "addr", "show", "dev", device):
+def interface_address(device: str, family: int) -> str | None:
+    """The first IPv4 (family 4) or global IPv6 (family 6) address of `device`."""
+    for link in _ip_json(f"-{family}", "addr", "show", "dev", device):
         for info in link.get("addr_info", []):
-            if info.get("family") == "inet":
+            if family == 6 and info.get("scope") != "global":
+                continue  # link-local sources cannot reach reals beyond the link
+            if info.get("family") == ("inet" if family == 4 else "inet6"):
                 return str(info["local"])
     return None

@@ -14,6 +14,9 @@ ETH_P_IPV6 = 0x86DD
 ETH_P_ARP = 0x0806
 IPPROTO_ICMP = 1
 IPPROTO_IPIP = 4
+IPPROTO_IPV6 = 41  # IPv6 inside a tunnel
+IPPROTO_ICMPV6 = 58
+NEXTHDR_FRAGMENT = 44
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 PROTOCOLS = {"tcp": IPPROTO_TCP, "udp": IPPROTO_UDP}
@@ -84,12 +87,29 @@ def ipv4(
     return header + payload
 
 
+def ipv6(
+    src: str,
+    dst: str,
+    nexthdr: int,
+    payload: bytes,
+    *,
+    hop_limit: int = 64,
+    traffic_class: int = 0,
+    payload_length: int | None = None,
+    version: int = 6,
+) -> bytes:
+    """An IPv6 packet; payload_length/version override the computed fields (malformed fixtures)."""
+    length = len(payload) if payload_length is None else payload_length
+    first_word = (version << 28) | (traffic_class << 20)
+    header = struct.pack("!IHBB", first_word, length, nexthdr, hop_limit)
+    return header + ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed + payload
+
+
 def _pseudo(src: str, dst: str, proto: int, length: int) -> bytes:
-    return (
-        ipaddress.IPv4Address(src).packed
-        + ipaddress.IPv4Address(dst).packed
-        + struct.pack("!BBH", 0, proto, length)
-    )
+    source, destination = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    if source.version == 6:
+        return source.packed + destination.packed + struct.pack("!I3xB", length, proto)
+    return source.packed + destination.packed + struct.pack("!BBH", 0, proto, length)
 
 
 def udp(src: str, dst: str, sport: int, dport: int, payload: bytes = b"") -> bytes:
@@ -128,4 +148,6 @@ def flow_frame(
 ) -> bytes:
     """A well-formed frame of one flow."""
     segment = l4_segment(proto, src, dst, sport, dport, payload)
+    if ipaddress.ip_address(src).version == 6:
+        return ethernet(eth_dst, eth_src, ETH_P_IPV6) + ipv6(src, dst, PROTOCOLS[proto], segment)
     return ethernet(eth_dst, eth_src) + ipv4(src, dst, PROTOCOLS[proto], segment)

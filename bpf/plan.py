@@ -49,6 +49,7 @@ class Tables:
     vips: Mapping[VipKeyTuple, VipEntry] = field(default_factory=dict)
     reals: Mapping[int, RealEntry] = field(default_factory=dict)
     encap_src: str = "0.0.0.0"
+    encap_src6: str = "::"
     problems: tuple[str, ...] = ()  # specs or reals left out, and why
 
     def real_index(self, address: str, vip: str | None = None) -> int:
@@ -101,19 +102,16 @@ def plan_tables(
     macs: Mapping[str, bytes],
     *,
     encap_src: str,
+    encap_src6: str | None = None,
     limits: Limits,
     previous: Tables | None = None,
 ) -> Tables:
-    """The maps' content for `specs` under `health`. Specs the XDP program cannot serve (IPv6, too
-    large a table, no next-hop MAC for a real) are left out and listed in `problems`."""
+    """The maps' content for `specs` under `health`. What the XDP program cannot serve (too large a
+    table, no next-hop MAC for a real, an IPv6 real with no IPv6 tunnel source) is left out and
+    listed in `problems`."""
     problems: list[str] = []
     usable: list[VipSpec] = []
     for spec in sorted(specs, key=lambda s: s.doc_name()):
-        if spec.address.version != 4:
-            problems.append(
-                f"vip {spec.doc_name()}: IPv6 VIPs are not served by the XDP forwarder (IPv4 only)"
-            )
-            continue
         if spec.maglev_table_size > limits.ring_max:
             problems.append(
                 f"vip {spec.doc_name()}: maglev_table_size {spec.maglev_table_size} exceeds the loaded "
@@ -127,8 +125,11 @@ def plan_tables(
     for spec in usable:
         for real in spec.reals:
             address = str(real.address)
-            if real.address.version != 4:
-                problems.append(f"vip {spec.doc_name()}: real {address} is IPv6; left out")
+            if real.address.version == 6 and spec.forwarding == "ipip" and encap_src6 is None:
+                problems.append(
+                    f"vip {spec.doc_name()}: real {address} is IPv6 but the forwarder has no IPv6 "
+                    "tunnel source (give --dev an IPv6 address or pass --encap-source6); left out"
+                )
             elif address not in macs:
                 problems.append(f"vip {spec.doc_name()}: no next-hop MAC for real {address}; left out")
             else:
@@ -175,4 +176,5 @@ def plan_tables(
         if vip_name in vip_nums:
             reals[index] = RealEntry(vip_name, address, macs[address])
     ipaddress.IPv4Address(encap_src)  # ValueError for the caller when not IPv4
-    return Tables(vips=vips, reals=reals, encap_src=encap_src, problems=tuple(problems))
+    source6 = str(ipaddress.IPv6Address(encap_src6)) if encap_src6 is not None else "::"
+    return Tables(vips=vips, reals=reals, encap_src=encap_src, encap_src6=source6, problems=tuple(problems))

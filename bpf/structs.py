@@ -21,6 +21,8 @@ __all__ = [
     "RealDef",
     "VipKey",
     "VipMeta",
+    "addr_words",
+    "family_of",
     "ip_to_net_u32",
     "port_to_net_u16",
 ]
@@ -40,16 +42,29 @@ def net_u32_to_ip(value: int) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(value.to_bytes(4, "little"))
 
 
+def addr_words(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[int, int, int, int]:
+    """The 16-byte address field (__u32[4]) of either family: IPv4 in the first word, zeros after."""
+    packed = ipaddress.ip_address(address).packed.ljust(16, b"\0")
+    return tuple(int.from_bytes(packed[i : i + 4], "little") for i in range(0, 16, 4))  # type: ignore[return-value]
+
+
+def family_of(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> int:
+    return ipaddress.ip_address(address).version
+
+
 def port_to_net_u16(port: int) -> int:
     return int.from_bytes(port.to_bytes(2, "big"), "little")
 
 
+_Addr = ctypes.c_uint32 * 4
+
+
 class VipKey(ctypes.Structure):
     _fields_ = [
-        ("addr", ctypes.c_uint32),
+        ("addr", _Addr),
         ("port", ctypes.c_uint16),
         ("proto", ctypes.c_uint8),
-        ("pad", ctypes.c_uint8),
+        ("family", ctypes.c_uint8),
     ]
 
 
@@ -59,21 +74,22 @@ class VipMeta(ctypes.Structure):
 
 class RealDef(ctypes.Structure):
     _fields_ = [
-        ("addr", ctypes.c_uint32),
+        ("addr", _Addr),
         ("mac", ctypes.c_uint8 * 6),
         ("flags", ctypes.c_uint8),
-        ("pad", ctypes.c_uint8),
+        ("family", ctypes.c_uint8),
     ]
 
 
 class FlowKey(ctypes.Structure):
     _fields_ = [
-        ("src", ctypes.c_uint32),
-        ("dst", ctypes.c_uint32),
+        ("src", _Addr),
+        ("dst", _Addr),
         ("sport", ctypes.c_uint16),
         ("dport", ctypes.c_uint16),
         ("proto", ctypes.c_uint8),
-        ("pad", ctypes.c_uint8 * 3),
+        ("family", ctypes.c_uint8),
+        ("pad", ctypes.c_uint8 * 2),
     ]
 
 
@@ -86,7 +102,7 @@ class LbStats(ctypes.Structure):
 
 
 class LbConfig(ctypes.Structure):
-    _fields_ = [("encap_src", ctypes.c_uint32), ("flags", ctypes.c_uint32)]
+    _fields_ = [("encap_src", ctypes.c_uint32), ("encap_src6", _Addr), ("flags", ctypes.c_uint32)]
 
 
 # C struct name -> mirror, for the mirror test

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from bpf.structs import (
     RealDef,
     VipKey,
     VipMeta,
+    addr_words,
+    family_of,
     ip_to_net_u32,
     port_to_net_u16,
 )
@@ -30,7 +31,13 @@ log = logging.getLogger(__name__)
 
 def _vip_key(key: VipKeyTuple) -> VipKey:
     address, port, proto = key
-    return VipKey(addr=ip_to_net_u32(address), port=port_to_net_u16(port), proto=proto)
+    return VipKey(
+        addr=addr_words(address), port=port_to_net_u16(port), proto=proto, family=family_of(address)
+    )
+
+
+def _address_key(address: str) -> VipKey:
+    return VipKey(addr=addr_words(address), family=family_of(address))
 
 
 def _write_ring(rings: Any, ring_max: int, entry: VipEntry) -> None:
@@ -61,11 +68,16 @@ def write_tables(program: Any, tables: Tables, previous: Tables | None) -> None:
     for index in tables.reals.keys() - old_reals.keys():
         _zero(program.table("real_stats"), index)
 
-    config[ctypes.c_int(0)] = LbConfig(encap_src=ip_to_net_u32(tables.encap_src), flags=0)
+    config[ctypes.c_int(0)] = LbConfig(
+        encap_src=ip_to_net_u32(tables.encap_src), encap_src6=addr_words(tables.encap_src6), flags=0
+    )
     for index, real in tables.reals.items():
         if old_reals.get(index) != real:
             reals[ctypes.c_int(index)] = RealDef(
-                addr=ip_to_net_u32(real.address), mac=(ctypes.c_uint8 * 6)(*real.mac), flags=REAL_F_PRESENT
+                addr=addr_words(real.address),
+                mac=(ctypes.c_uint8 * 6)(*real.mac),
+                flags=REAL_F_PRESENT,
+                family=family_of(real.address),
             )
     old_by_num = {entry.vip_num: entry for entry in old_vips.values()}
     for entry in tables.vips.values():
@@ -77,13 +89,13 @@ def write_tables(program: Any, tables: Tables, previous: Tables | None) -> None:
             vips[_vip_key(key)] = VipMeta(vip_num=entry.vip_num, ring_size=entry.ring_size, flags=entry.flags)
     addresses = {address for address, _, _ in tables.vips}
     for address in addresses:
-        vip_addrs[ctypes.c_uint32(ip_to_net_u32(address))] = ctypes.c_uint32(1)
+        vip_addrs[_address_key(address)] = ctypes.c_uint32(1)
 
     # removals, after the additions: a VIP first, then its address, then the reals nobody uses
     for key in old_vips.keys() - tables.vips.keys():
         _delete(vips, _vip_key(key))
     for address in {address for address, _, _ in old_vips} - addresses:
-        _delete(vip_addrs, ctypes.c_uint32(ip_to_net_u32(address)))
+        _delete(vip_addrs, _address_key(address))
     for index in old_reals.keys() - tables.reals.keys():
         # cleared, not deleted (an array): flags 0 makes sticky flows on it re-pick a real
         reals[ctypes.c_int(index)] = RealDef()
@@ -124,7 +136,3 @@ def clear_connections(program: Any) -> None:
 
 def connection_count(program: Any) -> int:
     return sum(1 for _ in program.table("conns"))
-
-
-def vip_address_text(value: int) -> str:
-    return str(ipaddress.IPv4Address(value.to_bytes(4, "little")))

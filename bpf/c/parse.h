@@ -4,12 +4,16 @@
 #include <uapi/linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/in.h>
 #include "structs.h"
 
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 #define OUTER_TTL 64
+#define NEXTHDR_FRAGMENT 44
+#define IPPROTO_IPV6_IN 41   /* IPv6 inside a tunnel (IPPROTO_IPV6) */
+#define CONTINUE -1          /* parse helpers: no verdict yet */
 
 struct l4_ports {
     __be16 source;
@@ -25,6 +29,12 @@ static __always_inline __u32 mix32(__u32 h)
     h *= 0xc2b2ae35U;
     h ^= h >> 16;
     return h;
+}
+
+/* an address folded to 32 bits in host order: the IPv4 address itself, or the XOR of IPv6 words */
+static __always_inline __u32 fold(const __u32 *addr)
+{
+    return bpf_ntohl(addr[0]) ^ bpf_ntohl(addr[1]) ^ bpf_ntohl(addr[2]) ^ bpf_ntohl(addr[3]);
 }
 
 /* hash of the 5-tuple in host byte order (so the Python model needs no byte-order care) */
@@ -56,6 +66,22 @@ static __always_inline void count(struct lb_stats *stats, __u64 bytes)
         stats->packets += 1;    /* per-CPU: no atomics needed */
         stats->bytes += bytes;
     }
+}
+
+/* What the data path needs of a packet to a VIP. */
+struct pkt {
+    struct flow_key fk;
+    __u32 l3_len;   /* bytes of the IP packet by its header (excludes Ethernet padding) */
+    __u8 tos;       /* IPv4 TOS or IPv6 traffic class, copied to the outer header */
+};
+
+static __always_inline int l4_min_len(__u8 proto)
+{
+    if (proto == IPPROTO_TCP)
+        return 20;
+    if (proto == IPPROTO_UDP)
+        return 8;
+    return 0;
 }
 
 #endif

@@ -25,11 +25,12 @@
 #define VIP_F_L2 1U              /* vip_meta.flags: forward by MAC rewrite instead of IP-in-IP */
 #define REAL_F_PRESENT 1U        /* real_def.flags: the slot holds a configured real */
 
+/* Addresses are 16 bytes for both families: an IPv4 address is in addr[0], the rest zero. */
 struct vip_key {
-    __u32 addr;                 /* IPv4, network order */
-    __u16 port;                 /* network order; 0 = every port */
-    __u8 proto;                 /* IPPROTO_TCP or IPPROTO_UDP */
-    __u8 pad;
+    __u32 addr[4];              /* network order */
+    __u16 port;                 /* network order; 0 = every port (and: the key of vip_addrs) */
+    __u8 proto;                 /* IPPROTO_TCP or IPPROTO_UDP (0 in vip_addrs) */
+    __u8 family;                /* 4 or 6 */
 };
 
 struct vip_meta {
@@ -39,19 +40,20 @@ struct vip_meta {
 };
 
 struct real_def {
-    __u32 addr;                 /* IPv4, network order: outer destination of IP-in-IP */
+    __u32 addr[4];              /* network order: outer destination of the tunnel */
     __u8 mac[6];                /* next-hop MAC: the real itself on L2, else its gateway */
     __u8 flags;                 /* REAL_F_* */
-    __u8 pad;
+    __u8 family;                /* 4 or 6: the outer header's family */
 };
 
 struct flow_key {
-    __u32 src;
-    __u32 dst;
+    __u32 src[4];
+    __u32 dst[4];
     __u16 sport;
     __u16 dport;
     __u8 proto;
-    __u8 pad[3];
+    __u8 family;
+    __u8 pad[2];
 };
 
 struct conn_val {
@@ -65,7 +67,8 @@ struct lb_stats {
 };
 
 struct lb_config {
-    __u32 encap_src;            /* outer IPv4 source of IP-in-IP, network order */
+    __u32 encap_src;            /* outer IPv4 source of tunnels to IPv4 reals, network order */
+    __u32 encap_src6[4];        /* outer IPv6 source of tunnels to IPv6 reals */
     __u32 flags;
 };
 

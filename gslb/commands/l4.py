@@ -30,7 +30,12 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
     add_store_options(run)
     run.add_argument("--dev", required=True, help="interface that receives VIP traffic")
     run.add_argument("--mode", choices=("auto", "native", "generic"), default="auto", help="XDP attach mode")
-    run.add_argument("--encap-source", default=None, help="outer IPv4 source of IP-in-IP (default: --dev's)")
+    run.add_argument("--encap-source", default=None, help="outer IPv4 source of tunnels (default: --dev's)")
+    run.add_argument(
+        "--encap-source6",
+        default=None,
+        help="outer IPv6 source of tunnels to IPv6 reals (default: --dev's global)",
+    )
     run.add_argument("--metrics", default=None, metavar="HOST:PORT", help="Prometheus endpoint (off)")
     run.add_argument("--max-vips", type=int, default=64)
     run.add_argument("--max-reals", type=int, default=1024)
@@ -65,6 +70,23 @@ def _check_sizes(args: argparse.Namespace) -> None:
         raise UserFacingError("; ".join(problems))
 
 
+def _check_sources(args: argparse.Namespace) -> None:
+    import ipaddress
+
+    for option, value, version in (
+        ("--encap-source", args.encap_source, 4),
+        ("--encap-source6", args.encap_source6, 6),
+    ):
+        if value is None:
+            continue
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            address = None
+        if address is None or address.version != version:
+            raise UserFacingError(f"{option} {value!r} is not an IPv{version} address")
+
+
 def _parse_listen(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
@@ -85,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     from bpf.loader import ProgramSizes
 
     _check_sizes(args)
+    _check_sources(args)
     metrics = _parse_listen(args.metrics) if args.metrics else None
     sizes = ProgramSizes(args.max_vips, args.max_reals, args.ring_max, args.conn_max)
 
@@ -92,7 +115,13 @@ def _run(args: argparse.Namespace) -> int:
         from bpf.control import CountersCollector, L4Controller, L4Settings
 
         async with opened_store(store_settings(args)) as store:
-            settings = L4Settings(device=args.dev, mode=args.mode, encap_src=args.encap_source, sizes=sizes)
+            settings = L4Settings(
+                device=args.dev,
+                mode=args.mode,
+                encap_src=args.encap_source,
+                encap_src6=args.encap_source6,
+                sizes=sizes,
+            )
             controller = L4Controller(store, settings)
             await controller.start()
             server = None

@@ -20,6 +20,6 @@ def small_program(bcc_ready: None) -> Iterator[object]:
     """The forwarder compiled with small maps (fast to load, cheap to clear)."""
     from bpf.loader import LoadedProgram, ProgramSizes
 
-    program = LoadedProgram(ProgramSizes(max_vips=8, max_reals=32, ring_max=4099, conn_max=4096))
+    program = LoadedProgram(ProgramSizes(max_vips=16, max_reals=32, ring_max=4099, conn_max=4096))
     yield program
     program.close()

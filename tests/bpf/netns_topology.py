@@ -3,9 +3,9 @@ by the tests.
 
     client 10.201.0.1 ──┐
     fwd    10.201.0.2 ──┤ br0 (in the switch namespace)
-    real1  10.201.0.11 ─┤   reals: the VIPs on lo, IP-in-IP stripped by `gslb l4 decap` (XDP) since
+    real1  10.201.0.11 ─┤   reals: the VIPs on lo, tunnels stripped by `gslb l4 decap` (XDP) since
     real2  10.201.0.12 ─┤   this kernel may lack the ipip module; UDP receivers log every datagram
-    real3  10.201.0.13 ─┘
+    real3  10.201.0.13 ─┘   (IPv6 alike: fd00:201::1, ::2, ::11-13; VIP fd00:201:100::1)
 The client routes the VIP prefix via the forwarder; replies would go straight back (DSR).
 """
 
@@ -22,15 +22,22 @@ CLIENT = f"{SUBNET}.1"
 FORWARDER = f"{SUBNET}.2"
 REALS = [f"{SUBNET}.11", f"{SUBNET}.12", f"{SUBNET}.13"]
 VIP_PREFIX = "10.201.100.0/24"
+SUBNET6 = "fd00:201::"
+CLIENT6 = f"{SUBNET6}1"
+FORWARDER6 = f"{SUBNET6}2"
+REALS6 = [f"{SUBNET6}11", f"{SUBNET6}12", f"{SUBNET6}13"]
+VIP6_PREFIX = "fd00:201:100::/64"
+VIPS = ("10.201.100.1", "10.201.100.2", "fd00:201:100::1")
 
 RECEIVER = r"""
 import selectors, socket, sys
 out = open(sys.argv[1], "a", buffering=1)
 sel = selectors.DefaultSelector()
 for port in map(int, sys.argv[2:]):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # IPv4 and IPv6 on one socket
     s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE: bursts of thousands of flows
-    s.bind(("0.0.0.0", port))
+    s.bind(("::", port))
     s.setblocking(False)
     sel.register(s, selectors.EVENT_READ)
 print("ready", flush=True)
@@ -38,7 +45,7 @@ while True:
     for key, _ in sel.select():
         while True:
             try:
-                data, (host, sport) = key.fileobj.recvfrom(2048)
+                data, (host, sport, *_) = key.fileobj.recvfrom(2048)
             except BlockingIOError:
                 break
             out.write(f"{key.fileobj.getsockname()[1]} {host} {sport}\n")
@@ -49,10 +56,11 @@ import socket, sys, time
 vip = sys.argv[1]
 port, first, count, repeats = map(int, sys.argv[2:6])
 sockets = []
+family = socket.AF_INET6 if ":" in vip else socket.AF_INET
 for sport in range(first, first + count):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", sport))
+    s.bind(("::" if ":" in vip else "0.0.0.0", sport))
     sockets.append(s)
 sent = 0
 for _ in range(repeats):
@@ -95,8 +103,12 @@ class Topology:
             self.ns(namespace, "ip", "link", "set", "lo", "up")
         self.ns(self.switch, "ip", "link", "add", "br0", "type", "bridge")
         self.ns(self.switch, "ip", "link", "set", "br0", "up")
-        hosts = [(self.client, CLIENT), (self.forwarder, FORWARDER), *zip(self.reals, REALS, strict=True)]
-        for index, (namespace, address) in enumerate(hosts):
+        hosts = [
+            (self.client, CLIENT, CLIENT6),
+            (self.forwarder, FORWARDER, FORWARDER6),
+            *zip(self.reals, REALS, REALS6, strict=True),
+        ]
+        for index, (namespace, address, address6) in enumerate(hosts):
             port = f"p{index}"
             run(
                 "ip",
@@ -115,30 +127,41 @@ class Topology:
             )
             self.ns(self.switch, "ip", "link", "set", port, "master", "br0", "up")
             self.ns(namespace, "ip", "addr", "add", f"{address}/24", "dev", "eth0")
+            self.ns(namespace, "ip", "addr", "add", f"{address6}/64", "dev", "eth0", "nodad")
             self.ns(namespace, "ip", "link", "set", "eth0", "up")
         self.ns(self.client, "ip", "route", "add", VIP_PREFIX, "via", FORWARDER)
+        self.ns(self.client, "ip", "-6", "route", "add", VIP6_PREFIX, "via", FORWARDER6)
         # the client's UDP checksums complete in software: frames are re-encapsulated on the way
         self.ns(self.client, "ethtool", "-K", "eth0", "tx", "off")
         for namespace in self.reals:
-            for vip in ("10.201.100.1", "10.201.100.2"):
-                self.ns(namespace, "ip", "addr", "add", f"{vip}/32", "dev", "lo")
+            for vip in VIPS:
+                prefix = 128 if ":" in vip else 32
+                self.ns(namespace, "ip", "addr", "add", f"{vip}/{prefix}", "dev", "lo")
 
-    def start(self, namespace: str, argv: list[str], *, ready: str, log: Path) -> subprocess.Popen[str]:
-        """Start a long-running process in `namespace`; return once it printed `ready`."""
-        handle = log.open("w")
+    def spawn(self, namespace: str, argv: list[str], *, log: Path) -> subprocess.Popen[str]:
+        """Start a long-running process in `namespace` (stopped by destroy())."""
         process = subprocess.Popen(
             ["ip", "netns", "exec", namespace, *argv],
             stdout=subprocess.PIPE,
-            stderr=handle,
+            stderr=log.open("w"),
             text=True,
             env=self.env,
         )
         self.processes.append(process)
+        return process
+
+    @staticmethod
+    def await_ready(process: subprocess.Popen[str], ready: str, log: Path) -> None:
         assert process.stdout is not None
         line = process.stdout.readline()
         if ready not in line:
             process.kill()
-            raise RuntimeError(f"{argv} did not start: {line!r} {log.read_text()[-2000:]}")
+            raise RuntimeError(f"{process.args!r} did not start: {line!r} {log.read_text()[-2000:]}")
+
+    def start(self, namespace: str, argv: list[str], *, ready: str, log: Path) -> subprocess.Popen[str]:
+        """Start a long-running process in `namespace`; return once it printed `ready`."""
+        process = self.spawn(namespace, argv, log=log)
+        self.await_ready(process, ready, log)
         return process
 
     def start_receivers(self, ports: list[int]) -> list[Path]:

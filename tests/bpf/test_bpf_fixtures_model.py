@@ -19,6 +19,6 @@ def test_model_matches_fixture(fixture: Fixture) -> None:
 def test_fixture_tables_are_what_the_fixtures_assume() -> None:
     tables = fixture_tables()
     assert tables.problems == ()
-    assert len(tables.vips) == 4
+    assert len(tables.vips) == 8
     drained = tables.vips[("10.100.0.4", 80, 6)]
     assert set(drained.ring) == {0xFFFFFFFF}

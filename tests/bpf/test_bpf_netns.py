@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from netns_topology import REALS, Topology, received, run, wait_until
+from netns_topology import REALS, REALS6, Topology, received, run, wait_until
 from xdp_helpers import needs_root
 
 from gslb.engine.health_view import member_health_key
@@ -23,7 +23,8 @@ pytestmark = [needs_root, pytest.mark.timeout(90)]
 
 VIP = "10.201.100.1"
 VIP_L2 = "10.201.100.2"
-PORTS = [7000, 7001, 7002, 7003, 7004]
+VIP6 = "fd00:201:100::1"
+PORTS = [7000, 7001, 7002, 7003, 7004, 7005]
 
 
 class Lab:
@@ -47,7 +48,9 @@ class Lab:
         )
         return revision
 
-    def put_vip(self, name: str, address: str, port: int, weights: list[int], **extra: Any) -> int:
+    def put_vip(
+        self, name: str, address: str, port: int, weights: list[int], reals: list[str] = REALS, **extra: Any
+    ) -> int:
         body = {
             "tenant": "t",
             "name": name,
@@ -56,7 +59,7 @@ class Lab:
             "protocol": "udp",
             "reals": [
                 {"address": real, "weight": weight, "health_check": "hc"}
-                for real, weight in zip(REALS, weights, strict=False)
+                for real, weight in zip(reals, weights, strict=False)
             ],
             "maglev_table_size": 4099,
             **extra,
@@ -106,16 +109,20 @@ def lab(bcc_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     try:
         topology.create()
         gslb = [sys.executable, "-m", "gslb"]
-        for namespace in topology.reals:
-            topology.start(
-                namespace,
-                [*gslb, "l4", "decap", "--dev", "eth0", "--mode", "generic"],
-                ready="gslb l4 decap: on eth0",
-                log=workdir / f"{namespace}.decap.log",
+        # the BCC compiles run in parallel: four one-second compiles would otherwise add up
+        decaps = [
+            (
+                topology.spawn(
+                    namespace, [*gslb, "l4", "decap", "--dev", "eth0", "--mode", "generic"], log=log
+                ),
+                log,
             )
+            for namespace in topology.reals
+            for log in [workdir / f"{namespace}.decap.log"]
+        ]
         logs = topology.start_receivers(PORTS)
         controller_log = workdir / "controller.log"
-        topology.start(
+        controller = topology.spawn(
             topology.forwarder,
             [
                 *gslb,
@@ -138,9 +145,11 @@ def lab(bcc_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
                 "--conn-max",
                 "65536",
             ],
-            ready="gslb l4: forwarding on eth0 (generic mode)",
             log=controller_log,
         )
+        for process, log in decaps:
+            topology.await_ready(process, "gslb l4 decap: on eth0", log)
+        topology.await_ready(controller, "gslb l4: forwarding on eth0 (generic mode)", controller_log)
         yield Lab(topology, url, logs, controller_log)
     finally:
         topology.destroy()
@@ -236,6 +245,18 @@ def test_removing_a_real_moves_only_its_flows(lab: Lab) -> None:
     assert all(spread[before[sport]][sport] == 2 for sport in kept)
     moved_others = [s for s in kept if sum(1 for c in spread if s in c) > 1]
     assert len(moved_others) <= (1 / 3 + 0.05) * len(kept)
+
+
+def test_ipv6_vip_over_ipv6_and_ipv4_reals(lab: Lab) -> None:
+    # 6in6 to two reals, 6in4 to the middle one
+    lab.put_vip("six", VIP6, 7005, [100, 100, 100], reals=[REALS6[0], REALS[1], REALS6[2]])
+    lab.topology.send(VIP6, 7005, 21000, 600, repeats=2)
+    assert wait_until(lambda: sum(sum(c.values()) for c in lab.spread(7005)) >= 2 * 600 * 0.99, 10)
+    spread = lab.spread(7005)
+    owner = _owner(spread)
+    assert len(owner) >= 594
+    for counts in spread:
+        assert abs(len(counts) - 200) <= 40, [len(c) for c in spread]
 
 
 def test_counters_are_exported_to_prometheus(lab: Lab) -> None:

@@ -58,11 +58,13 @@ def test_l2_flag_and_problems_are_reported() -> None:
     tables = plan_tables(specs, {}, MACS, encap_src="10.0.0.254", limits=LIMITS)
     assert tables.vips[("10.100.0.2", 80, 6)].flags == VIP_F_L2
     text = "\n".join(tables.problems)
-    assert "t/v6: IPv6" in text
+    assert "real 2001:db8::2 is IPv6 but the forwarder has no IPv6 tunnel source" in text
     assert "t/big: maglev_table_size 65537 exceeds" in text
     assert "no next-hop MAC for real 10.0.0.99" in text
     assert "is also vip" in text
-    assert set(tables.vips) == {("10.100.0.2", 80, 6), ("10.100.0.4", 80, 6)}
+    # the IPv6 VIP stays (its only real left out: no ring), like the VIP whose real has no MAC
+    assert set(tables.vips) == {("10.100.0.2", 80, 6), ("10.100.0.4", 80, 6), ("2001:db8::1", 80, 6)}
+    assert set(tables.vips[("2001:db8::1", 80, 6)].ring) == {NO_REAL}
     assert set(tables.vips[("10.100.0.4", 80, 6)].ring) == {NO_REAL}  # its only real had no MAC
 
 
@@ -75,3 +77,13 @@ def test_a_real_shared_by_two_vips_has_one_entry_per_vip() -> None:
     second = plan_tables([specs[0]], {}, MACS, encap_src="10.0.0.254", limits=LIMITS, previous=first)
     assert shared not in second.reals
     assert second.real_index("10.0.0.1", "t/a") == first.real_index("10.0.0.1", "t/a")
+
+
+def test_ipv6_vips_and_reals_are_served_given_an_ipv6_tunnel_source() -> None:
+    macs = {**MACS, "2001:db8::2": bytes([2, 0, 0, 0, 0, 0x62])}
+    spec = vip("v6", address="2001:db8::1", reals=("2001:db8::2", "10.0.0.1"))
+    tables = plan_tables([spec], {}, macs, encap_src="10.0.0.254", encap_src6="2001:db8::fe", limits=LIMITS)
+    assert tables.problems == ()
+    entry = tables.vips[("2001:db8::1", 80, 6)]
+    assert {tables.reals[i].address for i in set(entry.ring)} == {"2001:db8::2", "10.0.0.1"}
+    assert tables.encap_src6 == "2001:db8::fe"

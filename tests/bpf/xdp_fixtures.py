@@ -15,11 +15,14 @@ from bpf.packets import (
     ETH_P_IP,
     ETH_P_IPV6,
     IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
     IPPROTO_IPIP,
+    IPPROTO_IPV6,
     IPPROTO_TCP,
     IPPROTO_UDP,
     ethernet,
     ipv4,
+    ipv6,
     mac_bytes,
     tcp,
     udp,
@@ -32,14 +35,20 @@ XDP_DROP, XDP_PASS, XDP_TX = 1, 2, 3
 OUR_MAC = "02:00:00:00:00:02"  # the forwarder's interface
 CLIENT_MAC = "02:00:00:00:00:01"
 ENCAP_SRC = "10.0.0.2"
+ENCAP_SRC6 = "2001:db8::2"
 CLIENT = "192.0.2.10"
+CLIENT6 = "2001:db8:c::10"
 REAL_MACS = {
     "10.0.0.11": mac_bytes("02:00:00:00:00:11"),
     "10.0.0.12": mac_bytes("02:00:00:00:00:12"),
     "10.0.0.13": mac_bytes("02:00:00:00:00:13"),
     "10.0.0.14": mac_bytes("02:00:00:00:00:14"),
+    "10.0.0.15": mac_bytes("02:00:00:00:00:15"),
+    "2001:db8::21": mac_bytes("02:00:00:00:00:21"),
+    "2001:db8::22": mac_bytes("02:00:00:00:00:22"),
+    "2001:db8::23": mac_bytes("02:00:00:00:00:23"),
 }
-LIMITS = Limits(max_vips=8, max_reals=32, ring_max=4099)
+LIMITS = Limits(max_vips=16, max_reals=32, ring_max=4099)
 
 
 def _vip(
@@ -64,11 +73,15 @@ SPECS = [
     _vip("dns", "10.100.0.2", 53, "udp", [("10.0.0.12", 100)], forwarding="l2"),
     _vip("any", "10.100.0.3", 0, "tcp", [("10.0.0.13", 100)]),
     _vip("drained", "10.100.0.4", 80, "tcp", [("10.0.0.14", 0)]),
+    _vip("v4to6", "10.100.0.5", 80, "tcp", [("2001:db8::22", 100)]),
+    _vip("web6", "2001:db8:100::1", 80, "tcp", [("2001:db8::21", 100)]),
+    _vip("v6to4", "2001:db8:100::2", 80, "udp", [("10.0.0.15", 100)]),
+    _vip("dns6", "2001:db8:100::3", 53, "udp", [("2001:db8::23", 100)], forwarding="l2"),
 ]
 
 
 def fixture_tables() -> Tables:
-    return plan_tables(SPECS, {}, REAL_MACS, encap_src=ENCAP_SRC, limits=LIMITS)
+    return plan_tables(SPECS, {}, REAL_MACS, encap_src=ENCAP_SRC, encap_src6=ENCAP_SRC6, limits=LIMITS)
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,21 @@ def _udp_packet(dst: str, dport: int, sport: int = 40000, payload: bytes = b"que
 def _ipip(real: str, inner: bytes, *, tos: int = 0) -> bytes:
     """What the forwarder must emit for IP-in-IP: the spec of the outer header, field by field."""
     outer = ipv4(ENCAP_SRC, real, IPPROTO_IPIP, inner, ttl=64, tos=tos, ident=0, flags_frag=0)
+    return REAL_MACS[real] + mac_bytes(OUR_MAC) + struct.pack("!H", ETH_P_IP) + outer
+
+
+def _tcp6(dst: str, dport: int, sport: int = 40000, **ip: object) -> bytes:
+    segment = tcp(CLIENT6, dst, sport, dport, b"hello")
+    return ipv6(CLIENT6, dst, IPPROTO_TCP, segment, **ip)  # type: ignore[arg-type]
+
+
+def _tunnel(real: str, inner: bytes, *, inner_family: int, tos: int = 0) -> bytes:
+    """What the forwarder must emit for a tunnel whose outer family is the real's."""
+    next_header = IPPROTO_IPIP if inner_family == 4 else IPPROTO_IPV6
+    if ":" in real:
+        outer = ipv6(ENCAP_SRC6, real, next_header, inner, hop_limit=64, traffic_class=tos)
+        return REAL_MACS[real] + mac_bytes(OUR_MAC) + struct.pack("!H", ETH_P_IPV6) + outer
+    outer = ipv4(ENCAP_SRC, real, next_header, inner, ttl=64, tos=tos, ident=0, flags_frag=0)
     return REAL_MACS[real] + mac_bytes(OUR_MAC) + struct.pack("!H", ETH_P_IP) + outer
 
 
@@ -148,7 +176,7 @@ def build_fixtures() -> list[Fixture]:
             XDP_PASS,
         ),
         Fixture("traffic to other addresses passes", _eth() + _tcp_packet("10.100.9.9", 80), XDP_PASS),
-        Fixture("IPv6 passes", _eth(ETH_P_IPV6) + bytes(60), XDP_PASS),
+        Fixture("IPv6 to the unspecified address passes", _eth(ETH_P_IPV6) + bytes(60), XDP_PASS),
         Fixture("ARP passes", _eth(ETH_P_ARP) + bytes(28), XDP_PASS),
         Fixture("a bare Ethernet header passes", _eth(), XDP_PASS),
         Fixture(
@@ -186,7 +214,77 @@ def build_fixtures() -> list[Fixture]:
         ),
         Fixture("a frame cut inside the TCP header drops", _eth() + web[:22], XDP_DROP),
     ]
-    return fixtures
+    return fixtures + _ipv6_fixtures()
+
+
+def _ipv6_fixtures() -> list[Fixture]:
+    web6 = _tcp6("2001:db8:100::1", 80)
+    web6_tc = _tcp6("2001:db8:100::1", 80, traffic_class=0x28)
+    v6to4 = ipv6(CLIENT6, "2001:db8:100::2", IPPROTO_UDP, udp(CLIENT6, "2001:db8:100::2", 40000, 80, b"q"))
+    v4to6 = _tcp_packet("10.100.0.5", 80)
+    dns6 = ipv6(CLIENT6, "2001:db8:100::3", IPPROTO_UDP, udp(CLIENT6, "2001:db8:100::3", 40000, 53, b"q"))
+    eth6 = _eth(ETH_P_IPV6)
+    return [
+        Fixture(
+            "tcp to an IPv6 VIP is tunnelled 6in6",
+            eth6 + web6,
+            XDP_TX,
+            _tunnel("2001:db8::21", web6, inner_family=6),
+        ),
+        Fixture(
+            "the outer IPv6 header copies the traffic class",
+            eth6 + web6_tc,
+            XDP_TX,
+            _tunnel("2001:db8::21", web6_tc, inner_family=6, tos=0x28),
+        ),
+        Fixture(
+            "an IPv6 VIP with an IPv4 real is tunnelled 6in4",
+            eth6 + v6to4,
+            XDP_TX,
+            _tunnel("10.0.0.15", v6to4, inner_family=6),
+        ),
+        Fixture(
+            "an IPv4 VIP with an IPv6 real is tunnelled 4in6",
+            _eth() + v4to6,
+            XDP_TX,
+            _tunnel("2001:db8::22", v4to6, inner_family=4),
+        ),
+        Fixture(
+            "udp to an l2 IPv6 VIP gets the real's MAC",
+            eth6 + dns6,
+            XDP_TX,
+            REAL_MACS["2001:db8::23"] + mac_bytes(OUR_MAC) + struct.pack("!H", ETH_P_IPV6) + dns6,
+        ),
+        Fixture("IPv6 to other addresses passes", eth6 + _tcp6("2001:db8:100::99", 80), XDP_PASS),
+        Fixture("another port of an IPv6 VIP passes", eth6 + _tcp6("2001:db8:100::1", 443), XDP_PASS),
+        Fixture(
+            "ICMPv6 to an IPv6 VIP address passes",
+            eth6 + ipv6(CLIENT6, "2001:db8:100::1", IPPROTO_ICMPV6, b"\x80\0" + bytes(6)),
+            XDP_PASS,
+        ),
+        Fixture(
+            "an extension header (hop-by-hop) before TCP passes",
+            eth6 + ipv6(CLIENT6, "2001:db8:100::1", 0, bytes([IPPROTO_TCP]) + bytes(7) + web6[40:]),
+            XDP_PASS,
+        ),
+        Fixture(
+            "an IPv6 fragment to a VIP drops",
+            eth6 + ipv6(CLIENT6, "2001:db8:100::1", 44, bytes([IPPROTO_TCP]) + bytes(7) + web6[40:]),
+            XDP_DROP,
+        ),
+        Fixture("an IPv6 header cut short passes", eth6 + web6[:30], XDP_PASS),
+        Fixture("version 4 in an IPv6 frame to a VIP drops", eth6 + _with(web6, 0, b"\x40"), XDP_DROP),
+        Fixture(
+            "IPv6 payload length beyond the frame drops",
+            eth6 + _with(web6, 4, struct.pack("!H", len(web6) - 40 + 1)),
+            XDP_DROP,
+        ),
+        Fixture(
+            "a TCP header cut short to an IPv6 VIP drops",
+            eth6 + ipv6(CLIENT6, "2001:db8:100::1", IPPROTO_TCP, web6[40:50]),
+            XDP_DROP,
+        ),
+    ]
 
 
 FIXTURES = build_fixtures()
