@@ -72,6 +72,34 @@ for _ in range(repeats):
 """
 
 
+TCP_SERVER = r"""
+import socket, sys
+name, port = sys.argv[1], int(sys.argv[2])
+server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("::", port))
+server.listen(512)
+print("ready", flush=True)
+while True:
+    conn, _ = server.accept()
+    with conn:
+        conn.recv(64)
+        conn.sendall(name.encode() + b"\n")
+"""
+
+TCP_CLIENT = r"""
+import collections, socket, sys
+vip, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+answers = collections.Counter()
+for _ in range(count):
+    with socket.create_connection((vip, port), timeout=3) as conn:
+        conn.sendall(b"hello\n")
+        answers[conn.makefile().readline().strip()] += 1
+print(" ".join(f"{name}={n}" for name, n in sorted(answers.items())))
+"""
+
+
 def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     if check and result.returncode != 0:
@@ -190,6 +218,21 @@ class Topology:
             str(count),
             str(repeats),
         )
+
+    def start_tcp_servers(self, port: int) -> None:
+        """A TCP server in every real answering each connection with the real's namespace name."""
+        for namespace in self.reals:
+            self.start(
+                namespace,
+                [sys.executable, "-c", TCP_SERVER, namespace, str(port)],
+                ready="ready",
+                log=self.workdir / f"{namespace}.tcp.err",
+            )
+
+    def tcp_connections(self, vip: str, port: int, count: int) -> dict[str, int]:
+        """Open `count` connections from the client; how many each real answered."""
+        output = self.ns(self.client, sys.executable, "-c", TCP_CLIENT, vip, str(port), str(count)).stdout
+        return {name: int(n) for name, n in (item.split("=") for item in output.split())}
 
     def stop_processes(self) -> None:
         for process in self.processes:

@@ -28,8 +28,16 @@ PORTS = [7000, 7001, 7002, 7003, 7004, 7005]
 
 
 class Lab:
-    def __init__(self, topology: Topology, redis_url: str, logs: list[Path], controller_log: Path) -> None:
+    def __init__(
+        self,
+        topology: Topology,
+        redis_url: str,
+        logs: list[Path],
+        controller: subprocess.Popen[str],
+        controller_log: Path,
+    ) -> None:
         self.topology = topology
+        self.controller = controller
         self.redis_url = redis_url
         self.logs = logs
         self.controller_log = controller_log
@@ -150,7 +158,7 @@ def lab(bcc_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         for process, log in decaps:
             topology.await_ready(process, "gslb l4 decap: on eth0", log)
         topology.await_ready(controller, "gslb l4: forwarding on eth0 (generic mode)", controller_log)
-        yield Lab(topology, url, logs, controller_log)
+        yield Lab(topology, url, logs, controller, controller_log)
     finally:
         topology.destroy()
         redis.terminate()
@@ -259,6 +267,18 @@ def test_ipv6_vip_over_ipv6_and_ipv4_reals(lab: Lab) -> None:
         assert abs(len(counts) - 200) <= 40, [len(c) for c in spread]
 
 
+@pytest.mark.parametrize("vip", [VIP, VIP6])
+def test_tcp_connections_complete_with_direct_server_return(lab: Lab, vip: str) -> None:
+    # the SYN goes through the forwarder (tunnelled), the SYN-ACK straight from the real (DSR)
+    port = 8000 if vip == VIP else 8001
+    lab.topology.start_tcp_servers(port)
+    reals = REALS if vip == VIP else REALS6
+    lab.put_vip(f"tcp{port}", vip, port, [100, 100, 100], reals=reals, protocol="tcp")
+    answered = lab.topology.tcp_connections(vip, port, 90)
+    assert sum(answered.values()) == 90
+    assert set(answered) == set(lab.topology.reals), answered
+
+
 def test_counters_are_exported_to_prometheus(lab: Lab) -> None:
     fetch = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9108/metrics').read().decode())"
     text = lab.topology.ns(lab.topology.forwarder, sys.executable, "-c", fetch).stdout
@@ -278,7 +298,7 @@ def test_removing_a_vip_passes_its_traffic_and_detach_is_clean(lab: Lab) -> None
     lab.topology.send(VIP, 7003, 52000, 50)
     time.sleep(0.3)
     assert not any(52000 <= sport < 52050 for counts in lab.spread(7003) for sport in counts)
-    forwarder = lab.topology.processes[-1]
+    forwarder = lab.controller
     forwarder.terminate()
     forwarder.wait(timeout=10)
     shown = run("ip", "netns", "exec", lab.topology.forwarder, "ip", "link", "show", "eth0").stdout
