@@ -17,7 +17,7 @@ from typing import Any
 
 from bpf.errors import BpfError
 from bpf.loader import AttachMode, LoadedProgram, ProgramSizes
-from bpf.neighbors import interface_address, lookup_mac
+from bpf.neighbors import interface_address, link_kind, lookup_mac
 from bpf.plan import Limits, Tables, plan_tables
 from bpf.tables import read_counters, write_tables
 from gslb.feed import HEALTH_KIND, health_state_is_up
@@ -67,6 +67,12 @@ class L4Controller:
         self.program = LoadedProgram(settings.sizes)
         try:
             self.attach_mode = self.program.attach(settings.device, settings.mode)
+            if self.attach_mode == "native" and link_kind(settings.device) == "veth":
+                log.warning(
+                    "native XDP on veth %s: forwarded (XDP_TX) frames are dropped unless the peer has an "
+                    "XDP program too; use --mode generic if they vanish",
+                    settings.device,
+                )
             await self._follower.start()
             await self.sync()
         except BaseException:

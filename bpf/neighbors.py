@@ -80,3 +80,11 @@ def interface_address(device: str, family: int) -> str | None:
             if info.get("family") == ("inet" if family == 4 else "inet6"):
                 return str(info["local"])
     return None
+
+
+def link_kind(device: str) -> str | None:
+    """The kind of a virtual link ("veth", "bridge", ...), None for physical or unknown ones."""
+    for link in _ip_json("-d", "link", "show", "dev", device):
+        kind = link.get("linkinfo", {}).get("info_kind")
+        return str(kind) if kind else None
+    return None
