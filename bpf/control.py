@@ -179,18 +179,23 @@ class CountersCollector:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         vips, reals = self._controller.counters()
-        for unit, source, label in (("vip", vips, "vip"), ("real", reals, "real")):
-            packets = CounterMetricFamily(
-                f"gslb_l4_{unit}_packets", f"packets forwarded per {unit}", labels=[label]
-            )
-            octets = CounterMetricFamily(
-                f"gslb_l4_{unit}_bytes", f"bytes forwarded per {unit}", labels=[label]
-            )
-            for name, counter in sorted(source.items()):
-                packets.add_metric([name], counter.packets)
-                octets.add_metric([name], counter.bytes)
-            yield packets
-            yield octets
+        vip_packets = CounterMetricFamily("gslb_l4_vip_packets", "packets forwarded per VIP", labels=["vip"])
+        vip_bytes = CounterMetricFamily("gslb_l4_vip_bytes", "bytes forwarded per VIP", labels=["vip"])
+        for name, counter in sorted(vips.items()):
+            vip_packets.add_metric([name], counter.packets)
+            vip_bytes.add_metric([name], counter.bytes)
+        labels = ["vip", "real"]
+        real_packets = CounterMetricFamily(
+            "gslb_l4_real_packets", "packets forwarded per real of a VIP", labels=labels
+        )
+        real_bytes = CounterMetricFamily(
+            "gslb_l4_real_bytes", "bytes forwarded per real of a VIP", labels=labels
+        )
+        for key, counter in sorted(reals.items()):
+            vip, _, address = key.rpartition("|")
+            real_packets.add_metric([vip, address], counter.packets)
+            real_bytes.add_metric([vip, address], counter.bytes)
+        yield from (vip_packets, vip_bytes, real_packets, real_bytes)
         weights = GaugeMetricFamily(
             "gslb_l4_real_weight", "effective weight after health", labels=["vip", "real"]
         )

@@ -288,7 +288,7 @@ def test_counters_are_exported_to_prometheus(lab: Lab) -> None:
             name, _, value = line.rpartition(" ")
             metrics[name] = float(value)
     assert metrics['gslb_l4_vip_packets_total{vip="t/spread"}'] >= 2 * 3000 * 0.99
-    per_real = [metrics[f'gslb_l4_real_packets_total{{real="t/spread|{real}"}}'] for real in REALS]
+    per_real = [metrics[f'gslb_l4_real_packets_total{{real="{real}",vip="t/spread"}}'] for real in REALS]
     assert sum(per_real) == metrics['gslb_l4_vip_packets_total{vip="t/spread"}']
     assert metrics['gslb_l4_real_weight{real="10.201.0.13",vip="t/spread"}'] == 300
 
