@@ -17,7 +17,7 @@ from typing import Any
 
 from bpf.errors import BpfError
 from bpf.loader import AttachMode, LoadedProgram, ProgramSizes
-from bpf.neighbors import interface_address, link_kind, lookup_mac
+from bpf.neighbors import interface_address, link_kind, lookup_macs
 from bpf.plan import Limits, Tables, plan_tables
 from bpf.tables import read_counters, write_tables
 from gslb.feed import HEALTH_KIND, health_state_is_up
@@ -51,6 +51,7 @@ class L4Controller:
         self._follower.add_listener(self._on_change)
         self._macs: dict[str, tuple[bytes, float]] = {}
         self._unresolved: set[str] = set()
+        self._asked: set[str] = set()  # next hops asked for at least once
         self._retry_task: asyncio.Task[None] | None = None
         self._problems: tuple[str, ...] = ()
         self._lock = asyncio.Lock()
@@ -110,13 +111,18 @@ class L4Controller:
         return specs, health
 
     async def _resolve(self, addresses: set[str]) -> dict[str, bytes]:
+        """MACs of the reals' next hops. Only reals never asked before are waited for (briefly, all
+        at once): a health change must not wait behind a dead next hop, which the retry task keeps
+        asking about."""
         now = time.monotonic()
         stale = {a for a in addresses if a not in self._macs or now - self._macs[a][1] > MAC_REFRESH_SECONDS}
         if stale:
-            found = await asyncio.to_thread(lambda: {a: lookup_mac(a) for a in stale})
-            for address, mac in found.items():
-                if mac is not None:
-                    self._macs[address] = (mac, now)
+            wait = 0.5 if stale - self._asked else 0.0
+            self._asked |= stale
+            found = await asyncio.to_thread(lookup_macs, stale, wait=wait)
+            for address in stale:
+                if address in found:
+                    self._macs[address] = (found[address], now)
                 elif address in self._macs:
                     log.warning("next hop of real %s no longer resolves; keeping its last MAC", address)
         self._unresolved = {a for a in addresses if a not in self._macs}

@@ -14,6 +14,7 @@ import logging
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from bpf.packets import mac_bytes
@@ -48,20 +49,27 @@ def _known_mac(gateway: str, device: str) -> bytes | None:
     return None
 
 
-def lookup_mac(address: str, *, wait: float = 0.5) -> bytes | None:
-    """The next-hop MAC for `address`; an unknown neighbour is resolved by ARP, waiting up to `wait`
-    seconds (None if it does not answer in time: the caller asks again later)."""
-    hop = next_hop(address)
-    if hop is None:
-        return None
-    gateway, device = hop
-    mac = _known_mac(gateway, device)
+def lookup_macs(addresses: Iterable[str], *, wait: float = 0.5) -> dict[str, bytes]:
+    """Next-hop MACs of `addresses` (those found). Unknown neighbours are resolved by ARP/NDP, all at
+    once, waiting up to `wait` seconds in total; the caller asks again later for the rest."""
+    hops: dict[str, tuple[str, str]] = {}
+    for address in addresses:
+        hop = next_hop(address)
+        if hop is not None:
+            hops[address] = hop
+    found = {address: mac for address, hop in hops.items() if (mac := _known_mac(*hop)) is not None}
     deadline = time.monotonic() + wait
-    while mac is None and time.monotonic() < deadline:
-        _provoke(gateway)
+    while True:
+        missing = [address for address in hops if address not in found]
+        for address in missing:
+            _provoke(hops[address][0])
+        if not missing or time.monotonic() >= deadline:
+            return found
         time.sleep(0.02)
-        mac = _known_mac(gateway, device)
-    return mac
+        for address in missing:
+            mac = _known_mac(*hops[address])
+            if mac is not None:
+                found[address] = mac
 
 
 def _provoke(address: str) -> None:

@@ -236,6 +236,19 @@ def test_a_real_marked_down_gets_no_new_flows_within_a_second(lab: Lab) -> None:
     lab.set_health(REALS[1], "up")
 
 
+def test_a_real_without_next_hop_is_left_out_and_slows_nothing(lab: Lab) -> None:
+    dead = "10.201.0.99"  # on the subnet, but nobody answers ARP for it
+    lab.put_vip("dead", VIP, 7004, [100, 100, 100, 100], reals=[*REALS, dead])
+    assert f"vip t/dead: no next-hop MAC for real {dead}; left out" in lab.controller_log.read_text()
+    lab.topology.send(VIP, 7004, 44000, 300)
+    assert wait_until(lambda: sum(len(c) for c in lab.spread(7004)) >= 297, 10)
+    assert all(len(counts) > 50 for counts in lab.spread(7004))
+    # later changes do not wait for the dead next hop again
+    started = time.monotonic()
+    lab.set_health(REALS[0], "up")
+    assert time.monotonic() - started < 0.5
+
+
 def test_removing_a_real_moves_only_its_flows(lab: Lab) -> None:
     lab.put_vip("remove", VIP, 7003, [100, 100, 100])
     lab.topology.send(VIP, 7003, 50000, 600)
