@@ -29,6 +29,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # The tests start their own redis-server on free loopback ports; the distro's service is not needed.
 
+# BCC for the XDP forwarder tests (tests/bpf): Debian python3-bpfcc, kernel headers and a build tree
+# link for the running kernel, and the bcc module exposed to $PYTHON. See scripts/setup_bcc.sh.
+./scripts/setup_bcc.sh "$PYTHON"
+
 "$PYTHON" -m pip install -q -e '.[test]'
 
 echo "== ruff";          "$PYTHON" -m ruff check .
