@@ -1,0 +1,184 @@
+"""`gslb proxy`: the L7 HTTP reverse proxy, routed from the policy store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from gslb.commands.common import UserFacingError, opened_store, store_settings
+from gslb.commands.node import parse_host_port
+from gslb.settings import StoreSettings
+
+log = logging.getLogger("gslb.proxy")
+
+DEFAULT_LISTEN = "127.0.0.1:8000"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyCommandSettings:
+    store: StoreSettings
+    listen: tuple[tuple[str, int], ...]
+    http: tuple[str, int] | None
+    workers: int
+    drain: float
+    node: str
+    proxy: Any  # proxy.settings.ProxySettings
+
+
+def register(commands: argparse._SubParsersAction, add_store_options: Any) -> None:
+    parser = commands.add_parser(
+        "proxy",
+        help="run the L7 HTTP reverse proxy (routes and upstream pools from the store)",
+        description="An HTTP/1.1 reverse proxy whose routes (host, path, method) and upstream pools "
+        "come from the policy store and change live, without dropping requests.",
+    )
+    add_store_options(parser)
+    parser.add_argument(
+        "--listen",
+        action="append",
+        default=None,
+        metavar="ADDRESS:PORT",
+        help=f"plain HTTP address; repeatable (default {DEFAULT_LISTEN})",
+    )
+    parser.add_argument("--http", default=None, metavar="HOST:PORT", help="status and metrics endpoint (off)")
+    parser.add_argument("--workers", type=int, default=1, help="processes sharing the ports (SO_REUSEPORT)")
+    parser.add_argument("--node", default=socket.gethostname(), help="name in ejection reports (host name)")
+    parser.add_argument("--drain", type=float, default=10.0, help="seconds requests may finish at shutdown")
+    parser.add_argument("--header-timeout", type=float, default=10.0, help="seconds for a request head (408)")
+    parser.add_argument("--keepalive-timeout", type=float, default=75.0, help="idle client connections (s)")
+    parser.add_argument("--max-header-bytes", type=int, default=32 * 1024, help="request head limit (431)")
+    parser.set_defaults(handler=_run)
+
+
+def _settings(args: argparse.Namespace) -> ProxyCommandSettings:
+    from proxy.settings import ProxySettings
+
+    if args.workers < 1:
+        raise UserFacingError("--workers must be at least 1", 2)
+    if args.header_timeout <= 0 or args.keepalive_timeout <= 0 or args.max_header_bytes < 1024:
+        raise UserFacingError(
+            "--header-timeout and --keepalive-timeout must be positive, --max-header-bytes at least 1024", 2
+        )
+    return ProxyCommandSettings(
+        store=store_settings(args),
+        listen=tuple(parse_host_port(text) for text in (args.listen or [DEFAULT_LISTEN])),
+        http=parse_host_port(args.http) if args.http else None,
+        workers=args.workers,
+        drain=args.drain,
+        node=args.node,
+        proxy=ProxySettings(
+            header_timeout=args.header_timeout,
+            keepalive_timeout=args.keepalive_timeout,
+            max_header_bytes=args.max_header_bytes,
+            node=args.node,
+        ),
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.workers == 1:
+        return _run_loop(settings, 0)
+    if settings.store.redis_url is None:
+        raise UserFacingError("--workers above 1 needs --redis-url: the embedded store lives inside one process", 2)
+    children = []
+    for index in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = _run_loop(settings, index)
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    worst = 0
+    for child in children:
+        _pid, status = os.waitpid(child, 0)
+        worst = max(worst, os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+    return worst
+
+
+def _run_loop(settings: ProxyCommandSettings, worker: int) -> int:
+    coroutine = run_proxy(settings, worker=worker)
+    try:
+        import uvloop
+
+        return int(uvloop.run(coroutine))
+    except ImportError:
+        return int(asyncio.run(coroutine))
+    except UserFacingError as exc:
+        print(f"gslb: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
+    from aiohttp import web
+
+    from proxy.control import control_app
+    from proxy.server import Listener, ProxyServer
+    from proxy.source import OutlierReporter, RouteSource
+
+    async with opened_store(settings.store) as store:
+        reporter = OutlierReporter(store, settings.node)
+        server = ProxyServer(
+            settings.proxy,
+            [Listener(host, port) for host, port in settings.listen],
+            reuse_port=settings.workers > 1,
+            reporter=reporter,
+        )
+        source = RouteSource(store, server.set_table)
+        await source.start()
+        reporter.start()
+        runner = None
+        try:
+            try:
+                await server.start()
+            except OSError as exc:
+                raise UserFacingError(
+                    f"cannot listen on {', '.join(f'{h}:{p}' for h, p in settings.listen)}: {exc.strerror}"
+                ) from None
+            if settings.http is not None and worker == 0:
+                runner = web.AppRunner(control_app(server, source, settings.store.describe()), access_log=None)
+                await runner.setup()
+                try:
+                    await web.TCPSite(runner, *settings.http).start()
+                except OSError as exc:
+                    raise UserFacingError(
+                        f"cannot listen on {settings.http[0]}:{settings.http[1]}: {exc.strerror}; "
+                        "choose another --http"
+                    ) from None
+            bound = ", ".join(f"{host}:{port}" for host, port in server.bound)
+            print(f"gslb proxy serving HTTP on {bound}, {settings.store.describe()}", flush=True)
+            await _wait_for_stop()
+            log.info("proxy worker %d draining", worker)
+        finally:
+            await server.close(settings.drain)
+            if runner is not None:
+                await runner.cleanup()
+            await reporter.stop()
+            await source.stop()
+    return 0
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
