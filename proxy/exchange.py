@@ -326,21 +326,24 @@ class Exchange:
         self.response_started = True
         keep_alive = self.client_keep_alive and self.request_complete
         content_length = None
-        drop = RESPONSE_DROP
-        tokens = [value for name, value in headers if name.lower() == b"connection"]
-        if tokens:
-            drop = drop | connection_tokens(tokens)
         kept = []
         chunked_in = False
-        for name, value in headers:
-            lower = name.lower()
-            if lower in drop:
+        tokens = None
+        for item in headers:
+            lower = item[0].lower()
+            if lower in RESPONSE_DROP:
                 if lower == b"content-length":
-                    content_length = value
+                    content_length = item[1]
                 elif lower == b"transfer-encoding":
                     chunked_in = True
+                elif lower == b"connection":
+                    tokens = [*tokens, item[1]] if tokens else [item[1]]
                 continue
-            kept.append((name, value))
+            kept.append(item)
+        if tokens:
+            named = connection_tokens(tokens) - RESPONSE_DROP
+            if named:  # headers the upstream declared hop-by-hop are not forwarded either
+                kept = [item for item in kept if item[0].lower() not in named]
         if not route.response_headers.empty:
             kept = route.response_headers.apply(kept)
         if self.set_cookie and pool.spec.sticky_cookie is not None and self.member is not None:

@@ -23,8 +23,13 @@ RESPONSE_DROP = HOP_BY_HOP | {b"content-length"}
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 
 
+_PLAIN_CONNECTION = {b"keep-alive", b"close", b"Keep-Alive", b"Close", b"upgrade", b"Upgrade"}
+
+
 def connection_tokens(values: list[bytes]) -> frozenset[bytes]:
     """The header names a Connection header lists (RFC 9110 7.6.1), lower-cased."""
+    if len(values) == 1 and values[0] in _PLAIN_CONNECTION:
+        return frozenset((values[0].lower(),))  # the common case, already hop-by-hop
     tokens: set[bytes] = set()
     for value in values:
         for token in value.split(b","):
@@ -60,4 +65,19 @@ def forwarding_headers(
 
 
 def serialize(headers: list[tuple[bytes, bytes]]) -> bytes:
-    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+    return b"".join([name + b": " + value + b"\r\n" for name, value in headers])
+
+
+def forwarding_block(
+    client: str, proto: bytes, host: bytes, prior_xff: bytes | None, prior_forwarded: bytes | None
+) -> bytes:
+    """forwarding_headers, serialized (the data path's form)."""
+    address = client.encode()
+    host_part = b';host="' + host.replace(b'"', b"") + b'"' if host else b""
+    element = b"for=" + (forwarded_node(client) if ":" in client else address) + b";proto=" + proto + host_part
+    return b"X-Forwarded-For: %b\r\nX-Forwarded-Proto: %b\r\nX-Forwarded-Host: %b\r\nForwarded: %b\r\n" % (
+        prior_xff + b", " + address if prior_xff else address,
+        proto,
+        host,
+        prior_forwarded + b", " + element if prior_forwarded else element,
+    )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 from proxy.exchange import FRAMING_CHUNKED, FRAMING_LENGTH, FRAMING_NONE, Exchange, LocalExchange, local_response
-from proxy.headers import REQUEST_DROP, connection_tokens, forwarding_headers, serialize
+from proxy.headers import REQUEST_DROP, connection_tokens, forwarding_block, serialize
 
 if TYPE_CHECKING:
     from proxy.server import ProxyContext
@@ -29,6 +29,24 @@ log = logging.getLogger(__name__)
 # Reasons to stop reading from the client (a bit each): a response in flight, the upstream's
 # send buffer full, request bytes piling up while a connection is being made.
 BLOCK_AWAITING, BLOCK_UPSTREAM_FULL, BLOCK_CONNECTING = 1, 2, 4
+
+
+_HOST, _LENGTH, _ENCODING, _CONNECTION, _XFF, _FORWARDED, _COOKIE, _UPGRADE, _EXPECT, _DROP = range(10)
+# Request headers that need a look (lower-case name -> kind); all others are forwarded untouched.
+_SPECIAL = {
+    b"host": _HOST,
+    b"content-length": _LENGTH,
+    b"transfer-encoding": _ENCODING,
+    b"connection": _CONNECTION,
+    b"x-forwarded-for": _XFF,
+    b"forwarded": _FORWARDED,
+    b"cookie": _COOKIE,
+    b"upgrade": _UPGRADE,
+    b"expect": _EXPECT,
+    b"x-forwarded-proto": _DROP,
+    b"x-forwarded-host": _DROP,
+    **{name: _DROP for name in REQUEST_DROP if name not in (b"content-length", b"transfer-encoding", b"connection", b"upgrade", b"expect")},
+}
 
 
 class Refuse(Exception):
@@ -215,29 +233,39 @@ class ClientConnection(asyncio.Protocol):
         xff = forwarded = cookie = None
         upgrade_value = None
         expect = False
-        for name, value in self._headers:
-            lower = name.lower()
-            if lower == b"host":
+        kept = []  # what is forwarded as it came (ordinary end-to-end headers)
+        special = _SPECIAL
+        for item in self._headers:
+            lower = item[0].lower()
+            kind = special.get(lower)
+            if kind is None:
+                kept.append(item)
+                continue
+            value = item[1]
+            if kind == _HOST:
                 host = value
                 hosts += 1
-            elif lower == b"content-length":
+                kept.append(item)
+            elif kind == _LENGTH:
                 lengths.append(value)
-            elif lower == b"transfer-encoding":
+            elif kind == _ENCODING:
                 encodings.append(value)
-            elif lower == b"connection":
+            elif kind == _CONNECTION:
                 conn_values.append(value)
-            elif lower == b"x-forwarded-for":
+            elif kind == _XFF:
                 xff = value if xff is None else xff + b", " + value
-            elif lower == b"forwarded":
+            elif kind == _FORWARDED:
                 forwarded = value if forwarded is None else forwarded + b", " + value
-            elif lower == b"cookie":
+            elif kind == _COOKIE:
                 cookie = value if cookie is None else cookie + b"; " + value
-            elif lower == b"upgrade":
+                kept.append(item)
+            elif kind == _UPGRADE:
                 upgrade_value = value
-            elif lower == b"expect":
+            elif kind == _EXPECT:
                 if value.lower() != b"100-continue":
                     raise Refuse(417, "unsupported Expect")
                 expect = True
+            # other hop-by-hop headers and X-Forwarded-Proto/-Host: dropped (we write our own)
         # Framing: exactly one way to find the end of the body, or the request is refused.
         framing = FRAMING_NONE
         length = 0
@@ -304,27 +332,21 @@ class ClientConnection(asyncio.Protocol):
         if expect:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         # The head sent upstream: our framing, our hop-by-hop choices, the forwarding headers.
-        drop = REQUEST_DROP | tokens if tokens else REQUEST_DROP
-        kept = [
-            item
-            for item in self._headers
-            if (lower := item[0].lower()) not in drop
-            and lower not in (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded")
-        ]
-        kept += forwarding_headers(self.peer, self.scheme, host, xff, forwarded)
+        if tokens and not tokens <= REQUEST_DROP:
+            kept = [item for item in kept if item[0].lower() not in tokens]
         if not route.request_headers.empty:
             kept = route.request_headers.apply(kept)
         target = url
         if spec.rewrite_path is not None:
             target = route.rewrite(path_text).encode() + (url[query_at:] if query_at >= 0 else b"")
+        extra = forwarding_block(self.peer, self.scheme, host, xff, forwarded)
         if framing == FRAMING_LENGTH:
-            kept.append((b"Content-Length", b"%d" % length))
+            extra += b"Content-Length: %d\r\n" % length
         elif framing == FRAMING_CHUNKED:
-            kept.append((b"Transfer-Encoding", b"chunked"))
+            extra += b"Transfer-Encoding: chunked\r\n"
         if upgrade:
-            kept.append((b"Connection", b"Upgrade"))
-            kept.append((b"Upgrade", upgrade_value or b""))
-        head = method + b" " + target + b" HTTP/1.1\r\n" + serialize(kept) + b"\r\n"
+            extra += b"Connection: Upgrade\r\nUpgrade: " + (upgrade_value or b"") + b"\r\n"
+        head = method + b" " + target + b" HTTP/1.1\r\n" + serialize(kept) + extra + b"\r\n"
         pool = ctx.upstreams.pools[route.pool.key]
         hash_key, sticky = self._affinity(pool, cookie, self._headers)
         self._body_limit = spec.max_body_bytes

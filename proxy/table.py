@@ -2,7 +2,7 @@
 
 Matching order for a request: routes of the exact host first, then of the wildcards that cover
 it (longest suffix first); within one host, higher `priority` first, then exact paths before
-prefixes before regexes, longer paths first. The first route whose path and method match wins,
+regexes (in name order) before prefixes, longer prefixes first (as nginx). The first route whose path and method match wins,
 so a host with no matching route falls through to its wildcards.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from gslb.engine.health_view import member_health_key
 from gslb.policy.l7 import HeaderRulesSpec, RouteSpec, UpstreamPoolSpec
 
-_RANK = {"exact": 0, "prefix": 1, "regex": 2}
+_RANK = {"exact": 0, "regex": 1, "prefix": 2}
 
 
 @dataclass(frozen=True, slots=True)

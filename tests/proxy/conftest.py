@@ -51,6 +51,7 @@ class Backend:
             "headers": {k: v for k, v in request.headers.items()},
             "all_headers": [[k, v] for k, v in request.headers.items()],
             "body_bytes": size,
+            "peer": request.transport.get_extra_info("peername")[1] if request.transport else None,
         }
         self.requests.append(record)
         if self.delay:
@@ -121,3 +122,69 @@ async def raw_request(port: int, data: bytes, *, read_timeout: float = 3.0) -> b
         pass
     writer.close()
     return b"".join(chunks)
+
+
+class RawBackend:
+    """A plain asyncio server answering every request head with canned bytes (for what aiohttp
+    would not send: hop-by-hop headers, odd framing). `respond(head) -> bytes`."""
+
+    def __init__(self, respond: Callable[[bytes], bytes], *, close: bool = False) -> None:
+        self.respond = respond
+        self.close_after = close
+        self.heads: list[bytes] = []
+        self.server: asyncio.AbstractServer | None = None
+        self.port = 0
+
+    async def start(self) -> RawBackend:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.heads.append(head)
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        await reader.readexactly(int(line.split(b":")[1]))
+                writer.write(self.respond(head))
+                await writer.drain()
+                if self.close_after:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes], bytes]:
+    """One HTTP/1.1 response (Content-Length or chunked body) from a stream."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    headers: dict[bytes, bytes] = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+    if b"content-length" in headers:
+        body = await reader.readexactly(int(headers[b"content-length"]))
+    elif headers.get(b"transfer-encoding") == b"chunked":
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            parts.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        body = b"".join(parts)
+    else:
+        body = b""
+    return status, headers, body
