@@ -12,6 +12,7 @@ position in the byte stream can no longer be trusted; other clients are not affe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 # Reasons to stop reading from the client (a bit each): a response in flight, the upstream's
 # send buffer full, request bytes piling up while a connection is being made.
 BLOCK_AWAITING, BLOCK_UPSTREAM_FULL, BLOCK_CONNECTING = 1, 2, 4
+LINGER = 2.0  # seconds a refused client may keep sending before its connection is dropped
 
 
 _HOST, _LENGTH, _ENCODING, _CONNECTION, _XFF, _FORWARDED, _COOKIE, _UPGRADE, _EXPECT, _DROP = range(10)
@@ -66,9 +68,12 @@ class ClientConnection(asyncio.Protocol):
         "_body_seen",
         "_closing",
         "_current",
+        "_head_raw",
         "_head_size",
         "_headers",
         "_in_head",
+        "_lingering",
+        "_eof",
         "_queue",
         "_url",
         "ctx",
@@ -89,12 +94,15 @@ class ClientConnection(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_size = 0
+        self._head_raw = 0
         self._in_head = False
         self._current: Any = None  # the exchange whose request is being read
         self._active: Any = None  # the exchange whose response is being written
         self._queue: deque[Any] = deque()
         self._blocked = 0
         self._closing = False
+        self._lingering = False
+        self._eof = False
         self._body_limit = 0
         self._body_seen = 0
         self.deadline = 0.0
@@ -119,8 +127,6 @@ class ClientConnection(asyncio.Protocol):
             return
         if self._closing:
             return  # refused: whatever follows is not parsed
-        if self._in_head:
-            self._head_size += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -143,8 +149,12 @@ class ClientConnection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._refuse(400, f"malformed request: {exc}")
             return
-        if self._in_head and self._head_size > self.ctx.settings.max_header_bytes:
-            self._refuse(431, "request head too large")
+        if self._in_head:
+            # A head still incomplete after this many bytes (one endless header, say) is refused
+            # now: httptools would otherwise keep accumulating it.
+            self._head_raw += len(data)
+            if self._head_raw > self.ctx.settings.max_header_bytes:
+                self._refuse(431, "request head too large")
 
     def connection_lost(self, exc: Exception | None) -> None:
         ctx = self.ctx
@@ -177,6 +187,7 @@ class ClientConnection(asyncio.Protocol):
         self._headers = []
         self._in_head = True
         self._head_size = 0
+        self._head_raw = 0
         self.deadline = self.ctx.loop.time() + self.ctx.settings.header_timeout
 
     def on_url(self, url: bytes) -> None:
@@ -187,8 +198,11 @@ class ClientConnection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         headers = self._headers
         headers.append((name, value))
+        self._head_size += len(name) + len(value) + 4
         if len(headers) > self.ctx.settings.max_headers:
             raise Refuse(431, "too many header fields")
+        if self._head_size > self.ctx.settings.max_header_bytes:
+            raise Refuse(431, "request head too large")
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -419,10 +433,20 @@ class ClientConnection(asyncio.Protocol):
     def exchange_done(self, exchange: Any, *, keep_alive: bool) -> None:
         if exchange is not self._active:
             return
-        if not keep_alive or self._closing:
+        if not keep_alive or self._closing or self._eof:
             self._active = None
             self._queue.clear()
-            self.transport.close()
+            if self._closing and not self._eof and self.tunnel is None and self.transport.can_write_eof():
+                # Lingering close (as nginx): a client still sending would otherwise get a reset
+                # that can destroy the error response before it is read. Send FIN, drop what
+                # arrives, close for good once the client closes or after LINGER seconds.
+                self._lingering = True
+                self.deadline = self.ctx.loop.time() + LINGER
+                self._blocked = 0
+                self.transport.resume_reading()
+                self.transport.write_eof()
+            else:
+                self.transport.close()
             return
         self.deadline = self.ctx.loop.time() + self.ctx.settings.keepalive_timeout
         queue = self._queue
@@ -439,28 +463,47 @@ class ClientConnection(asyncio.Protocol):
         self._closing = True
         self._in_head = False
         self.ctx.metrics.local_responses[status] = self.ctx.metrics.local_responses.get(status, 0) + 1
-        data = local_response(status, reason, close=True)
-        if self._current is not None and self._current is not self._active:
-            try:
-                self._queue.remove(self._current)
-            except ValueError:
-                pass
-            self._current.abort()
-        self._current = None
-        local = LocalExchange(self, status, data, close=True)
+        current, self._current = self._current, None
+        if current is not None and current is not self._active:
+            with contextlib.suppress(ValueError):
+                self._queue.remove(current)
+            current.abort()
+        elif current is not None:
+            # Its body turned out bad while it was being forwarded: drop the exchange and, unless
+            # its answer already began, answer the error in its place.
+            started = getattr(current, "response_started", False)
+            current.abort()
+            self._active = None
+            self._queue.clear()
+            if started:
+                self.abort()
+                return
+        local = LocalExchange(self, status, local_response(status, reason, close=True), close=True)
         if self._active is None:
             self._active = local
             local.start()
         else:
             self._queue.append(local)
-            self.transport.pause_reading()
+            self.block_reading(BLOCK_AWAITING)
 
     def abort(self) -> None:
         self._closing = True
         self.transport.abort() if hasattr(self.transport, "abort") else self.transport.close()
 
+    def eof_received(self) -> bool | None:
+        self._eof = True
+        if self._lingering or not self.busy:
+            return None  # closes
+        if self.tunnel is not None:
+            self.tunnel.transport.write_eof() if self.tunnel.transport.can_write_eof() else None
+        return True  # half-closed after its request: the answer still goes out, then we close
+
     def check(self, now: float) -> None:
         """Timeouts, from the periodic sweep."""
+        if self._lingering:
+            if now >= self.deadline:
+                self.transport.close()
+            return
         active = self._active
         if active is not None:
             active.check(now)
