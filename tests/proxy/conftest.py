@@ -27,6 +27,7 @@ class Backend:
     requests: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
     delay: float = 0.0
+    host: str = "127.0.0.1"
 
     async def start(self, extra: Callable[[web.Application], None] | None = None) -> Backend:
         app = web.Application(client_max_size=1 << 30)
@@ -35,7 +36,7 @@ class Backend:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
+        site = web.TCPSite(self.runner, self.host, self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
@@ -88,7 +89,7 @@ def table(routes: list[dict[str, Any]], pools: list[dict[str, Any]], health: dic
 
 
 def members(*backends: Backend, **extra: Any) -> list[dict[str, Any]]:
-    return [{"address": "127.0.0.1", "port": b.port, **extra} for b in backends]
+    return [{"address": b.host, "port": b.port, **extra} for b in backends]
 
 
 @pytest.fixture
