@@ -22,7 +22,9 @@ class Weighted(Protocol):
 
 
 class Picker(Protocol):
-    def pick(self, members: Sequence[Weighted], ok: Sequence[bool] | None, key: bytes | None) -> int | None: ...
+    def pick(
+        self, members: Sequence[Weighted], ok: Sequence[bool] | None, key: bytes | None
+    ) -> int | None: ...
 
 
 class RoundRobin:

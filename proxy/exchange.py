@@ -8,6 +8,7 @@ arrives. Flow control couples the two sockets both ways (see ClientConnection.bl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -220,7 +221,9 @@ class Exchange:
             self.member_index = None
             member = pool.members[index]
             limit = pool.spec.max_connections
-            if not (member.config.healthy and member.outlier.ejected_until <= now and member.connections < limit):
+            if not (
+                member.config.healthy and member.outlier.ejected_until <= now and member.connections < limit
+            ):
                 index = None
         if index is None:
             index = pool.pick(now, self.hash_key, self.tried)
@@ -379,7 +382,8 @@ class Exchange:
         elif self.http10:
             framing += b"Connection: keep-alive\r\n"
         self.out.append(
-            b"HTTP/1.1 %d %s\r\n%b%b\r\n" % (status, reason or REASONS.get(status, b"Unknown"), serialize(kept), framing)
+            b"HTTP/1.1 %d %s\r\n%b%b\r\n"
+            % (status, reason or REASONS.get(status, b"Unknown"), serialize(kept), framing)
         )
         if self.head_method:
             # The parser cannot know a HEAD response has no body: end it here, with a fresh parser.
@@ -452,7 +456,9 @@ class Exchange:
                 self._abort()  # truncated: the client must see the connection end, not a short body
             self._wake_pending()
             return
-        self._upstream_failed("connection closed before the response" if exc is None else str(exc), connect=False)
+        self._upstream_failed(
+            "connection closed before the response" if exc is None else str(exc), connect=False
+        )
         self._wake_pending()
 
     def _upstream_failed(self, reason: str, *, connect: bool) -> None:
@@ -536,10 +542,8 @@ class Exchange:
             return
         self.phase = DONE
         if self.waiting:
-            try:
+            with contextlib.suppress(ValueError):
                 self.pool.pending.remove(self)
-            except ValueError:
-                pass
         if self.connect_task is not None:
             self.connect_task.cancel()
             self.connect_task = None
@@ -558,10 +562,8 @@ class Exchange:
             return
         if self.phase == CONNECTING:
             if self.waiting:
-                try:
+                with contextlib.suppress(ValueError):
                     self.pool.pending.remove(self)
-                except ValueError:
-                    pass
                 self.waiting = False
                 self._fail(503, "no upstream connection became free in time (circuit breaker)")
                 return
@@ -581,7 +583,9 @@ class Exchange:
                 conn.close()
                 self._wake_pending()
             if self.member is not None:
-                self.client.ctx.upstreams.record_result(self.pool, self.member, now, status=0, error="timeout")
+                self.client.ctx.upstreams.record_result(
+                    self.pool, self.member, now, status=0, error="timeout"
+                )
             self._fail(504, "upstream did not answer in time")
         else:
             conn = self.conn

@@ -74,7 +74,9 @@ def forwarding_block(
     """forwarding_headers, serialized (the data path's form)."""
     address = client.encode()
     host_part = b';host="' + host.replace(b'"', b"") + b'"' if host else b""
-    element = b"for=" + (forwarded_node(client) if ":" in client else address) + b";proto=" + proto + host_part
+    element = (
+        b"for=" + (forwarded_node(client) if ":" in client else address) + b";proto=" + proto + host_part
+    )
     return b"X-Forwarded-For: %b\r\nX-Forwarded-Proto: %b\r\nX-Forwarded-Host: %b\r\nForwarded: %b\r\n" % (
         prior_xff + b", " + address if prior_xff else address,
         proto,

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from proxy.exchange import FRAMING_CHUNKED, FRAMING_LENGTH, FRAMING_NONE, Exchange, LocalExchange, local_response
+from proxy.exchange import (
+    FRAMING_CHUNKED,
+    FRAMING_LENGTH,
+    FRAMING_NONE,
+    Exchange,
+    LocalExchange,
+    local_response,
+)
 from proxy.headers import REQUEST_DROP, connection_tokens, forwarding_block, serialize
 
 if TYPE_CHECKING:
@@ -47,7 +54,11 @@ _SPECIAL = {
     b"expect": _EXPECT,
     b"x-forwarded-proto": _DROP,
     b"x-forwarded-host": _DROP,
-    **{name: _DROP for name in REQUEST_DROP if name not in (b"content-length", b"transfer-encoding", b"connection", b"upgrade", b"expect")},
+    **{
+        name: _DROP
+        for name in REQUEST_DROP
+        if name not in (b"content-length", b"transfer-encoding", b"connection", b"upgrade", b"expect")
+    },
 }
 
 
@@ -68,12 +79,12 @@ class ClientConnection(asyncio.Protocol):
         "_body_seen",
         "_closing",
         "_current",
+        "_eof",
         "_head_raw",
         "_head_size",
         "_headers",
         "_in_head",
         "_lingering",
-        "_eof",
         "_queue",
         "_url",
         "ctx",
@@ -81,8 +92,8 @@ class ClientConnection(asyncio.Protocol):
         "parser",
         "peer",
         "scheme",
-        "tunnel",
         "transport",
+        "tunnel",
     )
 
     def __init__(self, ctx: ProxyContext, scheme: bytes = b"http") -> None:
@@ -288,7 +299,9 @@ class ClientConnection(asyncio.Protocol):
                 raise Refuse(400, "both Content-Length and Transfer-Encoding (request smuggling)")
             codings = [c.strip().lower() for v in encodings for c in v.split(b",") if c.strip()]
             if codings != [b"chunked"]:
-                raise Refuse(501 if codings and codings[-1] == b"chunked" else 400, "unsupported transfer coding")
+                raise Refuse(
+                    501 if codings and codings[-1] == b"chunked" else 400, "unsupported transfer coding"
+                )
             framing = FRAMING_CHUNKED
         elif lengths:
             values = {v.strip() for v in lengths}
@@ -308,9 +321,8 @@ class ClientConnection(asyncio.Protocol):
                 url = (parsed.path or b"/") + (b"?" + parsed.query if parsed.query else b"")
             else:
                 raise Refuse(400, "invalid request target")
-        if not host:
-            if not http10:
-                raise Refuse(400, "missing Host header")
+        if not host and not http10:
+            raise Refuse(400, "missing Host header")
         hostname = host.lower()
         if hostname.startswith(b"["):
             hostname = hostname[: hostname.find(b"]") + 1]
@@ -415,7 +427,9 @@ class ClientConnection(asyncio.Protocol):
         self._body_seen = 0
         close = not keep_alive or (framing == FRAMING_CHUNKED)
         self.ctx.metrics.local_responses[status] = self.ctx.metrics.local_responses.get(status, 0) + 1
-        return LocalExchange(self, status, local_response(status, text, close=close, extra=extra), close=close)
+        return LocalExchange(
+            self, status, local_response(status, text, close=close, extra=extra), close=close
+        )
 
     # --- flow, completion, refusal ----------------------------------------------------------------
 

@@ -40,30 +40,38 @@ class ProxyMetrics:
 
     def collect(self) -> Iterator[Any]:
         requests = CounterMetricFamily(
-            "gslb_proxy_requests", "requests answered, by route, status class and upstream member",
+            "gslb_proxy_requests",
+            "requests answered, by route, status class and upstream member",
             labels=["route", "status", "upstream"],
         )
         for (route, status, upstream), count in sorted(self.requests.items()):
             requests.add_metric([route, status, upstream], count)
         yield requests
         local = CounterMetricFamily(
-            "gslb_proxy_local_responses", "responses the proxy wrote itself (errors, redirects)", labels=["code"]
+            "gslb_proxy_local_responses",
+            "responses the proxy wrote itself (errors, redirects)",
+            labels=["code"],
         )
         for code, count in sorted(self.local_responses.items()):
             local.add_metric([str(code)], count)
         yield local
         latency = HistogramMetricFamily(
-            "gslb_proxy_request_seconds", "time from request head to the end of the response", labels=["route"]
+            "gslb_proxy_request_seconds",
+            "time from request head to the end of the response",
+            labels=["route"],
         )
         for route, counts in sorted(self.latency.items()):
             cumulative = 0.0
             buckets = []
-            for bound, count in zip((*BUCKETS, float("inf")), counts[:-1], strict=True):
-                cumulative += count
-                buckets.append(("+Inf" if bound == float("inf") else str(bound), cumulative))
+            bounds = [str(bound) for bound in BUCKETS] + ["+Inf"]
+            for bound_text, in_bucket in zip(bounds, counts[:-1], strict=True):
+                cumulative += in_bucket
+                buckets.append((bound_text, cumulative))
             latency.add_metric([route], buckets, counts[-1])
         yield latency
-        yield CounterMetricFamily("gslb_proxy_retries", "requests retried on another member", value=self.retries)
+        yield CounterMetricFamily(
+            "gslb_proxy_retries", "requests retried on another member", value=self.retries
+        )
         yield CounterMetricFamily(
             "gslb_proxy_connections", "client connections accepted", value=self.connections_opened
         )

@@ -85,11 +85,12 @@ class RouteSource:
                 target[name] = spec
         if not relevant and self.table is not None:
             return
-        self.table = compile_table(
-            self.routes.values(), self.pools.values(), self.health, revision=revision
-        )
+        self.table = compile_table(self.routes.values(), self.pools.values(), self.health, revision=revision)
         log.info(
-            "route table at revision %d: %d routes, %d upstream pools", revision, len(self.routes), len(self.pools)
+            "route table at revision %d: %d routes, %d upstream pools",
+            revision,
+            len(self.routes),
+            len(self.pools),
         )
         self._on_table(self.table)
 

@@ -1,9 +1,9 @@
 """The route table: routes and upstream pools of every tenant, compiled for matching (pure).
 
 Matching order for a request: routes of the exact host first, then of the wildcards that cover
-it (longest suffix first); within one host, higher `priority` first, then exact paths before
-regexes (in name order) before prefixes, longer prefixes first (as nginx). The first route whose path and method match wins,
-so a host with no matching route falls through to its wildcards.
+it (longest suffix first); within one host, higher `priority` first, then exact paths, then
+regexes (in name order), then prefixes, longer first (as nginx). The first route whose path and
+method match wins, so a host with no matching route falls through to its wildcards.
 """
 
 from __future__ import annotations
@@ -147,7 +147,9 @@ def compile_pool(spec: UpstreamPoolSpec, health: Mapping[str, bool]) -> PoolConf
         if member.health_check is not None:
             healthy = health.get(member_health_key(spec.tenant, member.health_check, member.address), True)
         members.append(
-            MemberConfig(f"{key}/{member.address}:{member.port}", member.address, member.port, member.weight, healthy)
+            MemberConfig(
+                f"{key}/{member.address}:{member.port}", member.address, member.port, member.weight, healthy
+            )
         )
     return PoolConfig(key, spec, tuple(members))
 

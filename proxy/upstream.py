@@ -7,7 +7,6 @@ disappears is drained (idle connections closed now, busy ones when their exchang
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -135,9 +134,7 @@ class Pool:
         if choice is None and self.unhealthy:
             limit = self.spec.max_connections
             panic = [
-                index not in exclude
-                and member.outlier.ejected_until <= now
-                and member.connections < limit
+                index not in exclude and member.outlier.ejected_until <= now and member.connections < limit
                 for index, member in enumerate(self.members)
             ]
             choice = self.picker.pick(self.members, panic, key)
@@ -212,7 +209,9 @@ class Upstreams:
             member.draining = True
             member.close_idle()
 
-    def record_result(self, pool: Pool, member: Member, now: float, *, status: int, error: str | None) -> None:
+    def record_result(
+        self, pool: Pool, member: Member, now: float, *, status: int, error: str | None
+    ) -> None:
         """Passive health: count answers and errors of a member, eject it when a limit is crossed."""
         outlier = member.outlier
         spec = pool.spec.outlier

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import httptools
@@ -22,8 +23,8 @@ class UpstreamConnection(asyncio.Protocol):
         "member",
         "parser",
         "received",
-        "tunnel",
         "transport",
+        "tunnel",
         "upgraded",
     )
 
@@ -79,10 +80,8 @@ class UpstreamConnection(asyncio.Protocol):
         if exchange is not None:
             exchange.on_upstream_lost(self, exc)
         else:
-            try:
+            with contextlib.suppress(ValueError):
                 self.member.idle.remove(self)
-            except ValueError:
-                pass
 
     def pause_writing(self) -> None:
         if self.tunnel is not None:

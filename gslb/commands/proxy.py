@@ -88,14 +88,22 @@ def _run(args: argparse.Namespace) -> int:
     if settings.workers == 1:
         return _run_loop(settings, 0)
     if settings.store.redis_url is None:
-        raise UserFacingError("--workers above 1 needs --redis-url: the embedded store lives inside one process", 2)
+        raise UserFacingError(
+            "--workers above 1 needs --redis-url: the embedded store lives inside one process", 2
+        )
     children = []
     for index in range(settings.workers):
         pid = os.fork()
         if pid == 0:
             code = 1
+            # A stop that arrives while this worker still starts up is a clean stop, not a crash
+            # (the event loop installs its own handler once running).
+            signal.signal(signal.SIGTERM, _exit_cleanly)
+            signal.signal(signal.SIGINT, _exit_cleanly)
             try:
                 code = _run_loop(settings, index)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 0
             finally:
                 os._exit(code)
         children.append(pid)
@@ -112,6 +120,10 @@ def _run(args: argparse.Namespace) -> int:
         _pid, status = os.waitpid(child, 0)
         worst = max(worst, os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
     return worst
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _run_loop(settings: ProxyCommandSettings, worker: int) -> int:
@@ -154,7 +166,9 @@ async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
                     f"cannot listen on {', '.join(f'{h}:{p}' for h, p in settings.listen)}: {exc.strerror}"
                 ) from None
             if settings.http is not None and worker == 0:
-                runner = web.AppRunner(control_app(server, source, settings.store.describe()), access_log=None)
+                runner = web.AppRunner(
+                    control_app(server, source, settings.store.describe()), access_log=None
+                )
                 await runner.setup()
                 try:
                     await web.TCPSite(runner, *settings.http).start()

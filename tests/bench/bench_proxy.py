@@ -106,7 +106,9 @@ def free_port() -> int:
 
 
 class Process:
-    def __init__(self, name: str, argv: list[str], port: int, log: Path, core: str, env: dict[str, str] | None = None):
+    def __init__(
+        self, name: str, argv: list[str], port: int, log: Path, core: str, env: dict[str, str] | None = None
+    ):
         self.name = name
         self.argv = ["taskset", "-c", core, *argv]
         self.port = port
@@ -165,7 +167,9 @@ def wrk(port: int, seconds: int, connections: int) -> Result:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--proxies", default="gslb,nginx,haproxy")
@@ -181,7 +185,13 @@ def main() -> int:
     try:
         backend_port = free_port()
         (tmp / "backend.conf").write_text(BACKEND_CONF.format(tmp=tmp, port=backend_port))
-        backend = Process("backend", ["nginx", "-c", str(tmp / "backend.conf")], backend_port, tmp / "backend.log", CLIENT_CORE)
+        backend = Process(
+            "backend",
+            ["nginx", "-c", str(tmp / "backend.conf")],
+            backend_port,
+            tmp / "backend.log",
+            CLIENT_CORE,
+        )
         backend.start()
         processes.append(backend)
         direct = wrk(backend_port, args.seconds, args.connections)
@@ -194,17 +204,39 @@ def main() -> int:
                 (tmp / "policy.yaml").write_text(POLICY.format(backend=backend_port, host=HOST))
                 env = {**os.environ, "PYTHONPATH": str(ROOT)}
                 subprocess.run(
-                    [sys.executable, "-m", "gslb", "-q", "import", str(tmp / "policy.yaml"), "--data-dir", str(data)],
+                    [sys.executable, "-m", "gslb", "-q", "import", str(tmp / "policy.yaml"), "--data-dir", str(data)],  # noqa: E501
                     check=True, env=env, capture_output=True,
                 )  # fmt: skip
-                argv = [sys.executable, "-m", "gslb", "-q", "proxy", "--data-dir", str(data), "--listen", f"127.0.0.1:{port}"]
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "gslb",
+                    "-q",
+                    "proxy",
+                    "--data-dir",
+                    str(data),
+                    "--listen",
+                    f"127.0.0.1:{port}",
+                ]
                 proc = Process(name, argv, port, tmp / "gslb.log", PROXY_CORE, env)
             elif name == "nginx":
-                (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, port=port, backend=backend_port, host=HOST))
-                proc = Process(name, ["nginx", "-c", str(tmp / "nginx.conf")], port, tmp / "nginx.log", PROXY_CORE)
+                (tmp / "nginx.conf").write_text(
+                    NGINX_CONF.format(tmp=tmp, port=port, backend=backend_port, host=HOST)
+                )
+                proc = Process(
+                    name, ["nginx", "-c", str(tmp / "nginx.conf")], port, tmp / "nginx.log", PROXY_CORE
+                )
             elif name == "haproxy":
-                (tmp / "haproxy.cfg").write_text(HAPROXY_CONF.format(port=port, backend=backend_port, host=HOST))
-                proc = Process(name, ["haproxy", "-db", "-f", str(tmp / "haproxy.cfg")], port, tmp / "haproxy.log", PROXY_CORE)
+                (tmp / "haproxy.cfg").write_text(
+                    HAPROXY_CONF.format(port=port, backend=backend_port, host=HOST)
+                )
+                proc = Process(
+                    name,
+                    ["haproxy", "-db", "-f", str(tmp / "haproxy.cfg")],
+                    port,
+                    tmp / "haproxy.log",
+                    PROXY_CORE,
+                )
             else:
                 print(f"unknown proxy {name!r}: use gslb, nginx, haproxy", file=sys.stderr)
                 return 2
@@ -219,8 +251,10 @@ def main() -> int:
         for proc in reversed(processes):
             proc.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nkeep-alive GET, small response, {args.connections} connections, {args.seconds} s, proxy on core "
-          f"{PROXY_CORE}, wrk + backend on core {CLIENT_CORE}\n")
+    print(
+        f"\nkeep-alive GET, small response, {args.connections} connections, {args.seconds} s, proxy on core "
+        f"{PROXY_CORE}, wrk + backend on core {CLIENT_CORE}\n"
+    )
     print(f"{'':16}{'req/s':>12}{'p50':>10}{'p75':>10}{'p90':>10}{'p99':>10}  errors")
     for result in results:
         lat = result.latency

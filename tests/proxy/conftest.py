@@ -80,7 +80,9 @@ async def backends() -> AsyncIterator[Callable[..., Awaitable[Backend]]]:
         await backend.stop()
 
 
-def table(routes: list[dict[str, Any]], pools: list[dict[str, Any]], health: dict[str, bool] | None = None) -> RouteTable:
+def table(
+    routes: list[dict[str, Any]], pools: list[dict[str, Any]], health: dict[str, bool] | None = None
+) -> RouteTable:
     return compile_table(
         [parse_document("route", {"tenant": "acme", **r}) for r in routes],  # type: ignore[misc]
         [parse_document("upstream", {"tenant": "acme", **p}) for p in pools],  # type: ignore[misc]

@@ -37,20 +37,20 @@ CASES = [
     ("obs-fold continuation", b"GET / HTTP/1.1\r\nHost: h.test\r\nX: a\r\n b\r\n\r\n", 400),
     ("missing Host", b"GET / HTTP/1.1\r\n\r\n", 400),
     ("two Hosts", b"GET / HTTP/1.1\r\nHost: h.test\r\nHost: evil.test\r\n\r\n", 400),
-    ("CL and TE", b"POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
-    ("TE and CL", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", 400),
-    ("conflicting CL", b"POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400),
+    ("CL and TE", b"POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),  # noqa: E501
+    ("TE and CL", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", 400),  # noqa: E501
+    ("conflicting CL", b"POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400),  # noqa: E501
     ("CL list", b"POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: 4, 5\r\n\r\nabcde", 400),
     ("negative CL", b"POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: -1\r\n\r\n", 400),
     ("TE not chunked", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
     ("TE obfuscated", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: xchunked\r\n\r\n", 400),
-    ("TE chunked twice", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400),
-    ("bad chunk size", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
+    ("TE chunked twice", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400),  # noqa: E501
+    ("bad chunk size", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),  # noqa: E501
     ("URL too long", b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: h.test\r\n\r\n", 414),
     ("header too large", b"GET / HTTP/1.1\r\nHost: h.test\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),
-    ("too many headers", b"GET / HTTP/1.1\r\nHost: h.test\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(60)) + b"\r\n", 431),
+    ("too many headers", b"GET / HTTP/1.1\r\nHost: h.test\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(60)) + b"\r\n", 431),  # noqa: E501
     ("body over the limit (CL)", b"POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: 5000\r\n\r\n", 413),
-    ("body over the limit (chunked)", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + b"z" * 2000 + b"\r\n0\r\n\r\n", 413),
+    ("body over the limit (chunked)", b"POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + b"z" * 2000 + b"\r\n0\r\n\r\n", 413),  # noqa: E501
     ("unsupported Expect", b"GET / HTTP/1.1\r\nHost: h.test\r\nExpect: magic\r\n\r\n", 417),
     ("invalid target", b"GET foo HTTP/1.1\r\nHost: h.test\r\n\r\n", 400),
 ]  # fmt: skip
@@ -78,7 +78,7 @@ async def test_smuggled_request_never_reaches_the_upstream(setup: Any) -> None:
 
 
 async def test_slowloris_gets_408_while_others_are_served(setup: Any) -> None:
-    backend, port = setup
+    _backend, port = setup
     slow = []
     for _ in range(20):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -90,7 +90,7 @@ async def test_slowloris_gets_408_while_others_are_served(setup: Any) -> None:
         answer = await raw_request(port, b"GET /ok HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 200")
     assert time.monotonic() - started < 0.4
-    for reader, writer in slow:
+    for _reader, writer in slow:
         writer.write(b"X-Trickle: 1\r\n")  # bytes keep coming, but the head never completes
     for reader, writer in slow:
         async with asyncio.timeout(3):

@@ -18,7 +18,9 @@ async def fetch(
     session: aiohttp.ClientSession, port: int, path: str = "/", method: str = "GET", **kwargs: Any
 ) -> tuple[int, str, Any]:
     headers = {"Host": "h.test", **kwargs.pop("headers", {})}
-    async with session.request(method, f"http://127.0.0.1:{port}{path}", headers=headers, **kwargs) as response:
+    async with session.request(
+        method, f"http://127.0.0.1:{port}{path}", headers=headers, **kwargs
+    ) as response:
         body = await response.read()
         try:
             name = (await response.json(content_type=None))["backend"]
@@ -31,7 +33,9 @@ def route(**extra: Any) -> list[dict[str, Any]]:
     return [{"name": "r", "hosts": ["h.test"], "upstream": "u", **extra}]
 
 
-async def start(backends: Any, proxy_server: Any, count: int, pool: dict[str, Any], **route_extra: Any) -> Any:
+async def start(
+    backends: Any, proxy_server: Any, count: int, pool: dict[str, Any], **route_extra: Any
+) -> Any:
     started = [await backends(f"b{i}") for i in range(count)]
     pool = {"name": "u", "members": members(*started), **pool}
     server = await proxy_server(table(route(**route_extra), [pool]))
@@ -54,7 +58,7 @@ async def test_round_robin_and_weighted(backends: Any, proxy_server: Any) -> Non
 
 
 async def test_least_connections_avoids_the_busy_member(backends: Any, proxy_server: Any) -> None:
-    (slow, fast), _, port = await start(backends, proxy_server, 2, {"algorithm": "least_connections"})
+    (slow, _fast), _, port = await start(backends, proxy_server, 2, {"algorithm": "least_connections"})
     slow.delay = 0.5
     async with aiohttp.ClientSession() as session:
         long = asyncio.ensure_future(fetch(session, port, "/long"))
@@ -87,12 +91,16 @@ async def test_consistent_hash_on_header_cookie_and_address(backends: Any, proxy
             else:
                 assert now_at == owner[user], "keys of healthy members stay where they were"
 
-    _, _, cookie_port = await start(backends, proxy_server, 3, {"algorithm": "consistent_hash", "hash_on": "cookie:sid"})
+    _, _, cookie_port = await start(
+        backends, proxy_server, 3, {"algorithm": "consistent_hash", "hash_on": "cookie:sid"}
+    )
     _, _, address_port = await start(
         backends, proxy_server, 3, {"algorithm": "consistent_hash", "hash_on": "client_address"}
     )
     async with aiohttp.ClientSession() as session:
-        by_cookie = {(await fetch(session, cookie_port, headers={"Cookie": "a=1; sid=abc"}))[1] for _ in range(6)}
+        by_cookie = {
+            (await fetch(session, cookie_port, headers={"Cookie": "a=1; sid=abc"}))[1] for _ in range(6)
+        }
         by_address = {(await fetch(session, address_port))[1] for _ in range(6)}
     assert len(by_cookie) == 1 and len(by_address) == 1
 
@@ -119,7 +127,9 @@ async def test_retries_on_connect_failure_and_idempotent_5xx(backends: Any, prox
     async with aiohttp.ClientSession() as session:
         results = [await fetch(session, port, method=method, data=b"x" if method == "POST" else None)
                    for method in ("GET", "POST") * 5]  # fmt: skip
-    assert all(status == 200 and name == "good" for status, name, _ in results), "connect failures are retried"
+    assert all(status == 200 and name == "good" for status, name, _ in results), (
+        "connect failures are retried"
+    )
     assert server.metrics.retries >= 5
 
     failing, healthy = await backends("failing", status=503), await backends("healthy")
@@ -204,7 +214,11 @@ async def test_circuit_breaker_limits_connections_and_pending(backends: Any, pro
 
 async def test_rate_limit_answers_429(backends: Any, proxy_server: Any) -> None:
     _, _, port = await start(
-        backends, proxy_server, 1, {}, rate_limit={"requests_per_second": 2, "burst": 3, "key": "client_address"}
+        backends,
+        proxy_server,
+        1,
+        {},
+        rate_limit={"requests_per_second": 2, "burst": 3, "key": "client_address"},
     )
     async with aiohttp.ClientSession() as session:
         statuses = [(await fetch(session, port))[0] for _ in range(5)]

@@ -13,11 +13,14 @@ from aiohttp import web
 from tests.proxy.conftest import RawBackend, members, raw_request, read_response, table
 
 
-async def get(port: int, host: str, path: str = "/", method: str = "GET", **kwargs: Any) -> tuple[int, Any, Any]:
+async def get(
+    port: int, host: str, path: str = "/", method: str = "GET", **kwargs: Any
+) -> tuple[int, Any, Any]:
     headers = {"Host": host, **kwargs.pop("headers", {})}
-    async with aiohttp.ClientSession() as session, session.request(
-        method, f"http://127.0.0.1:{port}{path}", headers=headers, **kwargs
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, f"http://127.0.0.1:{port}{path}", headers=headers, **kwargs) as response,
+    ):
         text = await response.text()
         try:
             body = json.loads(text)
@@ -33,9 +36,12 @@ async def test_routes_by_host_path_and_method(backends: Any, proxy_server: Any) 
         {"name": "api", "hosts": ["www.example.com"], "path": "/api", "upstream": "api"},
         {"name": "admin", "hosts": ["www.example.com"], "path": "/api/admin", "path_match": "exact",
          "methods": ["POST"], "upstream": "admin"},
-        {"name": "wild", "hosts": ["*.example.org"], "path": "/v[0-9]+/", "path_match": "regex", "upstream": "wild"},
+        {"name": "wild", "hosts": ["*.example.org"], "path": "/v[0-9]+/", "path_match": "regex", "upstream": "wild"},  # noqa: E501
     ]  # fmt: skip
-    pools = [{"name": n, "members": members(b)} for n, b in (("site", site), ("api", api), ("admin", admin), ("wild", wild))]
+    pools = [
+        {"name": n, "members": members(b)}
+        for n, b in (("site", site), ("api", api), ("admin", admin), ("wild", wild))
+    ]
     server = await proxy_server(table(routes, pools))
     port = server.bound[0][1]
     assert (await get(port, "www.example.com", "/index.html"))[2]["backend"] == "site"
@@ -51,7 +57,12 @@ async def test_routes_by_host_path_and_method(backends: Any, proxy_server: Any) 
 
 async def test_forwarding_headers_and_hop_by_hop_stripping(backends: Any, proxy_server: Any) -> None:
     backend = await backends("b")
-    server = await proxy_server(table([{"name": "r", "hosts": ["h.test"], "upstream": "u"}], [{"name": "u", "members": members(backend)}]))
+    server = await proxy_server(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
+            [{"name": "u", "members": members(backend)}],
+        )
+    )
     port = server.bound[0][1]
     request = (
         b"GET /p HTTP/1.1\r\nHost: h.test\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\n"
@@ -61,7 +72,7 @@ async def test_forwarding_headers_and_hop_by_hop_stripping(backends: Any, proxy_
     )
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request)
-    status, headers, body = await read_response(reader)
+    status, _headers, body = await read_response(reader)
     writer.close()
     assert status == 200
     seen = {k.lower(): v for k, v in json.loads(body)["headers"].items()}
@@ -76,14 +87,21 @@ async def test_forwarding_headers_and_hop_by_hop_stripping(backends: Any, proxy_
 
 async def test_response_hop_by_hop_headers_are_stripped() -> None:
     raw = await RawBackend(
-        lambda head: b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal\r\nX-Internal: 1\r\n"
-        b"Keep-Alive: timeout=9\r\nX-Public: 2\r\nContent-Length: 2\r\n\r\nok"
+        lambda head: (
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal\r\nX-Internal: 1\r\n"
+            b"Keep-Alive: timeout=9\r\nX-Public: 2\r\nContent-Length: 2\r\n\r\nok"
+        )
     ).start()
     from proxy.server import Listener, ProxyServer
     from proxy.settings import ProxySettings
 
     server = ProxyServer(ProxySettings(tick=0.05), [Listener("127.0.0.1", 0)])
-    server.set_table(table([{"name": "r", "hosts": ["h.test"], "upstream": "u"}], [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}]))
+    server.set_table(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
+            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
+        )
+    )
     await server.start()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.bound[0][1])
@@ -122,7 +140,12 @@ async def test_header_rules_and_path_rewrite(backends: Any, proxy_server: Any) -
 
 async def test_upstream_connections_are_kept_alive_and_reused(backends: Any, proxy_server: Any) -> None:
     backend = await backends("b")
-    server = await proxy_server(table([{"name": "r", "hosts": ["h.test"], "upstream": "u"}], [{"name": "u", "members": members(backend)}]))
+    server = await proxy_server(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
+            [{"name": "u", "members": members(backend)}],
+        )
+    )
     port = server.bound[0][1]
     async with aiohttp.ClientSession() as session:
         for _ in range(20):
@@ -148,7 +171,12 @@ async def test_large_upload_and_download_stream_through(backends: Any, proxy_ser
         return response
 
     backend = await backends("b", extra=lambda app: app.router.add_get("/download", download))
-    server = await proxy_server(table([{"name": "r", "hosts": ["h.test"], "upstream": "u"}], [{"name": "u", "members": members(backend)}]))
+    server = await proxy_server(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
+            [{"name": "u", "members": members(backend)}],
+        )
+    )
     port = server.bound[0][1]
 
     async def body() -> Any:
@@ -157,11 +185,15 @@ async def test_large_upload_and_download_stream_through(backends: Any, proxy_ser
 
     async with aiohttp.ClientSession() as session:
         # chunked upload (no Content-Length)
-        async with session.post(f"http://127.0.0.1:{port}/up", data=body(), headers={"Host": "h.test"}) as response:
+        async with session.post(
+            f"http://127.0.0.1:{port}/up", data=body(), headers={"Host": "h.test"}
+        ) as response:
             assert response.status == 200
             assert (await response.json())["body_bytes"] == size
         # Content-Length upload
-        async with session.put(f"http://127.0.0.1:{port}/up", data=b"y" * size, headers={"Host": "h.test"}) as response:
+        async with session.put(
+            f"http://127.0.0.1:{port}/up", data=b"y" * size, headers={"Host": "h.test"}
+        ) as response:
             assert (await response.json())["body_bytes"] == size
         received = 0
         async with session.get(f"http://127.0.0.1:{port}/download", headers={"Host": "h.test"}) as response:
@@ -173,7 +205,12 @@ async def test_large_upload_and_download_stream_through(backends: Any, proxy_ser
 
 async def test_http10_head_expect_and_pipelining(backends: Any, proxy_server: Any) -> None:
     backend = await backends("b")
-    server = await proxy_server(table([{"name": "r", "hosts": ["h.test"], "upstream": "u"}], [{"name": "u", "members": members(backend)}]))
+    server = await proxy_server(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
+            [{"name": "u", "members": members(backend)}],
+        )
+    )
     port = server.bound[0][1]
     # HTTP/1.0 without keep-alive: answered, then closed.
     data = await raw_request(port, b"GET /ten HTTP/1.0\r\nHost: h.test\r\n\r\n")
@@ -198,12 +235,19 @@ async def test_http10_head_expect_and_pipelining(backends: Any, proxy_server: An
 
 
 async def test_upstream_close_delimited_response_is_rechunked() -> None:
-    raw = await RawBackend(lambda head: b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it", close=True).start()
+    raw = await RawBackend(
+        lambda head: b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it", close=True
+    ).start()
     from proxy.server import Listener, ProxyServer
     from proxy.settings import ProxySettings
 
     server = ProxyServer(ProxySettings(tick=0.05), [Listener("127.0.0.1", 0)])
-    server.set_table(table([{"name": "r", "hosts": ["h.test"], "upstream": "u"}], [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}]))
+    server.set_table(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
+            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
+        )
+    )
     await server.start()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.bound[0][1])

@@ -12,7 +12,9 @@ def _route(name: str, **body: object) -> object:
     return parse_document("route", {"tenant": "acme", "name": name, "upstream": "web", **body})
 
 
-POOL = parse_document("upstream", {"tenant": "acme", "name": "web", "members": [{"address": "127.0.0.1", "port": 1}]})
+POOL = parse_document(
+    "upstream", {"tenant": "acme", "name": "web", "members": [{"address": "127.0.0.1", "port": 1}]}
+)
 
 
 def _table(*routes: object):  # type: ignore[no-untyped-def]
@@ -34,7 +36,9 @@ def test_exact_host_beats_wildcard_and_wildcard_covers_any_depth() -> None:
 
 
 def test_exact_host_falls_through_to_wildcard_when_no_path_matches() -> None:
-    table = _table(_route("api", hosts=["www.example.com"], path="/api"), _route("wild", hosts=["*.example.com"]))
+    table = _table(
+        _route("api", hosts=["www.example.com"], path="/api"), _route("wild", hosts=["*.example.com"])
+    )
     assert _match(table, "www.example.com", "/api/v1") == "api"
     assert _match(table, "www.example.com", "/home") == "wild"
 
