@@ -105,6 +105,7 @@ class Exchange:
         "hash_key",
         "head",
         "head_method",
+        "host",
         "http10",
         "idempotent",
         "member",
@@ -125,6 +126,7 @@ class Exchange:
         "status",
         "tried",
         "upgrade",
+        "url",
         "waiting",
     )
 
@@ -176,6 +178,8 @@ class Exchange:
         self.out: list[bytes] = []
         self.status = 0
         self.waiting = False
+        self.host = b""  # for the access log
+        self.url = b""
 
     # --- request side (called by the client connection) -----------------------------------------
 

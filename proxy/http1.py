@@ -377,7 +377,7 @@ class ClientConnection(asyncio.Protocol):
         hash_key, sticky = self._affinity(pool, cookie, self._headers)
         self._body_limit = spec.max_body_bytes
         self._body_seen = 0
-        return Exchange(
+        exchange = Exchange(
             self,
             route,
             pool,
@@ -391,6 +391,9 @@ class ClientConnection(asyncio.Protocol):
             upgrade=upgrade,
             now=now,
         )
+        exchange.host = host
+        exchange.url = url
+        return exchange
 
     def _affinity(
         self, pool: Any, cookie: bytes | None, headers: list[tuple[bytes, bytes]]
@@ -426,7 +429,9 @@ class ClientConnection(asyncio.Protocol):
         self._body_limit = 1 << 20  # a refused request's body is read and dropped, up to a point
         self._body_seen = 0
         close = not keep_alive or (framing == FRAMING_CHUNKED)
-        self.ctx.metrics.local_responses[status] = self.ctx.metrics.local_responses.get(status, 0) + 1
+        parser = self.parser
+        host = next((value for name, value in self._headers if name.lower() == b"host"), b"")
+        self.ctx.metrics.local_done(status, self.peer, parser.get_method(), host, self._url)
         return LocalExchange(
             self, status, local_response(status, text, close=close, extra=extra), close=close
         )
@@ -476,7 +481,7 @@ class ClientConnection(asyncio.Protocol):
         """Answer an error and close: after bad input the byte stream cannot be trusted."""
         self._closing = True
         self._in_head = False
-        self.ctx.metrics.local_responses[status] = self.ctx.metrics.local_responses.get(status, 0) + 1
+        self.ctx.metrics.local_done(status, self.peer, b"-", b"", self._url[:2048])
         current, self._current = self._current, None
         if current is not None and current is not self._active:
             with contextlib.suppress(ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ class ProxyMetrics:
         self.active_connections: Callable[[], int] = lambda: 0
         self.ejections: Callable[[], int] = lambda: 0
         self.ejected: Callable[[], int] = lambda: 0
+        self.access_log: Any = None  # proxy.access_log.AccessLog when enabled
 
     def request_done(self, exchange: Any, now: float) -> None:
         route = exchange.route.key
@@ -37,6 +39,28 @@ class ProxyMetrics:
         elapsed = now - exchange.started
         counts[bisect.bisect_left(BUCKETS, elapsed)] += 1
         counts[-1] += elapsed
+        if self.access_log is not None:
+            client = exchange.client
+            self.access_log.record(
+                (
+                    time.time(),
+                    client.peer,
+                    exchange.method,
+                    exchange.host,
+                    exchange.url,
+                    status,
+                    route,
+                    f"{member.address}:{member.port}" if member is not None else "",
+                    exchange.attempts,
+                    elapsed,
+                )
+            )
+
+    def local_done(self, status: int, client: str, method: bytes, host: bytes, url: bytes) -> None:
+        """A response the proxy wrote itself (refusals, 404, redirects, 429)."""
+        self.local_responses[status] = self.local_responses.get(status, 0) + 1
+        if self.access_log is not None:
+            self.access_log.record((time.time(), client, method, host, url, status, "", "", 0, 0.0))
 
     def collect(self) -> Iterator[Any]:
         requests = CounterMetricFamily(

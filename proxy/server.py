@@ -8,6 +8,7 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 from proxy.http1 import ClientConnection
 from proxy.metrics import ProxyMetrics
@@ -51,12 +52,14 @@ class ProxyServer:
         *,
         reuse_port: bool = False,
         reporter: EjectionReporter | None = None,
+        access_log: Any = None,
     ) -> None:
         self.settings = settings
         self.listeners = listeners
         self.reuse_port = reuse_port
         self.upstreams = Upstreams(reporter)
         self.metrics = ProxyMetrics()
+        self.metrics.access_log = access_log
         self.ctx: ProxyContext | None = None
         self.servers: list[asyncio.AbstractServer] = []
         self.bound: list[tuple[str, int]] = []
@@ -90,6 +93,7 @@ class ProxyServer:
                     listener.host,
                     listener.port,
                     ssl=listener.tls,
+                    ssl_handshake_timeout=self.settings.header_timeout if listener.tls else None,
                     reuse_port=self.reuse_port or None,
                     backlog=4096,
                 )

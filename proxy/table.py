@@ -111,6 +111,19 @@ class RouteTable:
     wildcard: Mapping[str, tuple[Route, ...]]  # "example.com" for "*.example.com"
     pools: Mapping[str, PoolConfig]
     routes: Mapping[str, Route] = field(default_factory=dict)
+    # host (or "*.suffix") -> (cert_file, key_file), for SNI on TLS listeners
+    certificates: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def certificate_for(self, host: str) -> tuple[str, str] | None:
+        found = self.certificates.get(host)
+        suffix = host
+        while found is None:
+            dot = suffix.find(".")
+            if dot < 0:
+                return None
+            suffix = suffix[dot + 1 :]
+            found = self.certificates.get("*." + suffix)
+        return found
 
     def match(self, host: str, path: str, method: bytes) -> Route | None:
         """The route for a request; `host` lower-case without port, `path` without the query."""
@@ -185,10 +198,18 @@ def compile_table(
                 wildcard.setdefault(host[2:], []).append(route)
             else:
                 exact.setdefault(host, []).append(route)
+    certificates: dict[str, tuple[str, str]] = {}
+    # One certificate per host: the highest-priority route that names one wins (then by name).
+    for route in sorted(by_key.values(), key=lambda r: (-r.spec.priority, r.key)):
+        tls = route.spec.tls
+        if tls is not None:
+            for host in route.spec.hosts:
+                certificates.setdefault(host, (tls.cert_file, tls.key_file))
     return RouteTable(
         revision,
         {host: tuple(sorted(found, key=_sort_key)) for host, found in exact.items()},
         {host: tuple(sorted(found, key=_sort_key)) for host, found in wildcard.items()},
         compiled_pools,
         by_key,
+        certificates,
     )

@@ -26,6 +26,9 @@ DEFAULT_LISTEN = "127.0.0.1:8000"
 class ProxyCommandSettings:
     store: StoreSettings
     listen: tuple[tuple[str, int], ...]
+    tls_listen: tuple[tuple[str, int], ...]
+    default_certificate: tuple[str, str] | None
+    access_log: str | None
     http: tuple[str, int] | None
     workers: int
     drain: float
@@ -48,6 +51,20 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
         metavar="ADDRESS:PORT",
         help=f"plain HTTP address; repeatable (default {DEFAULT_LISTEN})",
     )
+    parser.add_argument(
+        "--tls-listen",
+        action="append",
+        default=None,
+        metavar="ADDRESS:PORT",
+        help="HTTPS address; repeatable. Certificates by SNI from the routes' tls settings",
+    )
+    parser.add_argument(
+        "--tls-cert", default=None, metavar="PEM", help="certificate for names no route covers"
+    )
+    parser.add_argument("--tls-key", default=None, metavar="PEM", help="its private key")
+    parser.add_argument(
+        "--access-log", default=None, metavar="FILE", help="one JSON line per request ('-': standard output)"
+    )
     parser.add_argument("--http", default=None, metavar="HOST:PORT", help="status and metrics endpoint (off)")
     parser.add_argument("--workers", type=int, default=1, help="processes sharing the ports (SO_REUSEPORT)")
     parser.add_argument("--node", default=socket.gethostname(), help="name in ejection reports (host name)")
@@ -67,9 +84,17 @@ def _settings(args: argparse.Namespace) -> ProxyCommandSettings:
         raise UserFacingError(
             "--header-timeout and --keepalive-timeout must be positive, --max-header-bytes at least 1024", 2
         )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UserFacingError("--tls-cert and --tls-key go together", 2)
+    tls_listen = tuple(parse_host_port(text) for text in (args.tls_listen or []))
     return ProxyCommandSettings(
         store=store_settings(args),
-        listen=tuple(parse_host_port(text) for text in (args.listen or [DEFAULT_LISTEN])),
+        listen=tuple(
+            parse_host_port(text) for text in (args.listen or ([] if tls_listen else [DEFAULT_LISTEN]))
+        ),
+        tls_listen=tls_listen,
+        default_certificate=(args.tls_cert, args.tls_key) if args.tls_cert else None,
+        access_log=args.access_log,
         http=parse_host_port(args.http) if args.http else None,
         workers=args.workers,
         drain=args.drain,
@@ -142,18 +167,42 @@ def _run_loop(settings: ProxyCommandSettings, worker: int) -> int:
 async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
     from aiohttp import web
 
+    from proxy.access_log import AccessLog
     from proxy.control import control_app
+    from proxy.errors import ConfigError
     from proxy.server import Listener, ProxyServer
     from proxy.source import OutlierReporter, RouteSource
+    from proxy.tls import CertificateStore
 
     async with opened_store(settings.store) as store:
         reporter = OutlierReporter(store, settings.node)
+        listeners = [Listener(host, port) for host, port in settings.listen]
+        holder: list[ProxyServer] = []
+        if settings.tls_listen:
+            try:
+                certificates = CertificateStore(lambda: holder[0].table, settings.default_certificate)
+            except ConfigError as exc:
+                raise UserFacingError(str(exc)) from None
+            context = certificates.listening_context()
+            listeners += [Listener(host, port, context) for host, port in settings.tls_listen]
+        access_log = None
+        if settings.access_log is not None:
+            access_log = AccessLog(settings.access_log)
+            try:
+                access_log.open()
+            except OSError as exc:
+                raise UserFacingError(
+                    f"cannot open the access log {settings.access_log}: {exc.strerror}; "
+                    "choose another --access-log"
+                ) from None
         server = ProxyServer(
             settings.proxy,
-            [Listener(host, port) for host, port in settings.listen],
+            listeners,
             reuse_port=settings.workers > 1,
             reporter=reporter,
+            access_log=access_log,
         )
+        holder.append(server)
         source = RouteSource(store, server.set_table)
         await source.start()
         reporter.start()
@@ -162,9 +211,8 @@ async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
             try:
                 await server.start()
             except OSError as exc:
-                raise UserFacingError(
-                    f"cannot listen on {', '.join(f'{h}:{p}' for h, p in settings.listen)}: {exc.strerror}"
-                ) from None
+                addresses = ", ".join(f"{h}:{p}" for h, p in (*settings.listen, *settings.tls_listen))
+                raise UserFacingError(f"cannot listen on {addresses}: {exc.strerror}") from None
             if settings.http is not None and worker == 0:
                 runner = web.AppRunner(
                     control_app(server, source, settings.store.describe()), access_log=None
@@ -178,11 +226,13 @@ async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
                         "choose another --http"
                     ) from None
             bound = ", ".join(f"{host}:{port}" for host, port in server.bound)
-            print(f"gslb proxy serving HTTP on {bound}, {settings.store.describe()}", flush=True)
+            print(f"gslb proxy serving on {bound}, {settings.store.describe()}", flush=True)
             await _wait_for_stop()
             log.info("proxy worker %d draining", worker)
         finally:
             await server.close(settings.drain)
+            if access_log is not None:
+                await access_log.close()
             if runner is not None:
                 await runner.cleanup()
             await reporter.stop()

@@ -57,6 +57,14 @@ class OutlierSpec(Model):
     max_ejected_percent: int = Field(50, ge=0, le=100)
 
 
+class RouteTlsSpec(Model):
+    """The certificate the proxy presents for the route's hosts (chosen by SNI). Files on the proxy
+    machines, PEM: the store holds the reference, never the private key."""
+
+    cert_file: str = Field(min_length=1, max_length=4096, description="PEM certificate chain")
+    key_file: str = Field(min_length=1, max_length=4096, description="PEM private key")
+
+
 class UpstreamMemberSpec(Model):
     address: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:_-]+$")
     port: Port
@@ -117,6 +125,7 @@ class RouteSpec(Model):
     rate_limit: RateLimitSpec | None = None
     max_body_bytes: int = Field(64 * 2**20, ge=0, le=2**40, description="larger requests get 413")
     redirect_https: bool = Field(False, description="answer plain-HTTP requests with 308 to https")
+    tls: RouteTlsSpec | None = Field(None, description="certificate for these hosts on TLS listeners")
     websocket: bool = Field(True, description="pass WebSocket upgrades through")
 
     @field_validator("hosts")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -71,9 +72,11 @@ async def test_proxy_command_with_embedded_store(tmp_path: Path, backends: Any) 
     imported = await run("import", str(policy), "--data-dir", data, env=env)
     assert await imported.wait() == 0
     port, http = free_port(), free_port()
+    access = tmp_path / "access.jsonl"
     process = await run(
-        "proxy", "--data-dir", data, "--listen", f"127.0.0.1:{port}", "--http", f"127.0.0.1:{http}", env=env
-    )
+        "proxy", "--data-dir", data, "--listen", f"127.0.0.1:{port}", "--http", f"127.0.0.1:{http}",
+        "--access-log", str(access), env=env,
+    )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as session:
             response = await wait_ok(session, f"http://127.0.0.1:{port}/hello", "www.example.com")
@@ -89,9 +92,19 @@ async def test_proxy_command_with_embedded_store(tmp_path: Path, backends: Any) 
                 in text
             )
             assert 'gslb_proxy_request_seconds_count{route="acme/site"} 1.0' in text
+            async with session.get(
+                f"http://127.0.0.1:{port}/nothing", headers={"Host": "nope.test"}
+            ) as missing:
+                assert missing.status == 404
     finally:
         code, err = await stop(process)
     assert code == 0, err
+    lines = [json.loads(line) for line in access.read_text().splitlines()]
+    served = [line for line in lines if line["status"] == 200]
+    assert served[-1]["route"] == "acme/site" and served[-1]["path"] == "/hello"
+    assert served[-1]["upstream"] == f"127.0.0.1:{backend.port}" and served[-1]["host"] == "www.example.com"
+    assert served[-1]["method"] == "GET" and served[-1]["ms"] >= 0 and served[-1]["client"] == "127.0.0.1"
+    assert lines[-1]["status"] == 404 and lines[-1]["path"] == "/nothing" and lines[-1]["host"] == "nope.test"
 
 
 async def test_proxy_workers_share_the_port_and_follow_redis(redis_server: Any, backends: Any) -> None:
