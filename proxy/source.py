@@ -17,12 +17,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gslb.policy import PolicyError, parse_document
+from gslb.policy.l4 import VipSpec
 from gslb.policy.l7 import RouteSpec, UpstreamPoolSpec
 from gslb.store import DocRef, Follower, Put, Store, StoredDoc
+from proxy.l4 import VipConfig, compile_vips
 from proxy.table import RouteTable, compile_table
 
 log = logging.getLogger(__name__)
@@ -33,12 +35,21 @@ REPORT_QUEUE = 1000
 
 
 class RouteSource:
-    def __init__(self, store: Store, on_table: Callable[[RouteTable], None], *, block_ms: int = 1000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        on_table: Callable[[RouteTable], None],
+        *,
+        block_ms: int = 1000,
+        on_vips: Callable[[dict[str, VipConfig]], Awaitable[None]] | None = None,
+    ) -> None:
         self._follower = Follower(store, block_ms=block_ms, retain_docs=False)
         self._follower.add_listener(self._on_change)
         self._on_table = on_table
         self.routes: dict[str, RouteSpec] = {}
         self.pools: dict[str, UpstreamPoolSpec] = {}
+        self.vips: dict[str, VipSpec] = {}
+        self._on_vips = on_vips
         self.health: dict[str, bool] = {}
         self.ignored: dict[str, str] = {}
         self.table: RouteTable | None = None
@@ -56,20 +67,22 @@ class RouteSource:
     async def wait_for(self, revision: int, timeout: float) -> None:
         await self._follower.wait_for(revision, timeout)
 
-    def _on_change(self, revision: int, changed: frozenset[str] | None) -> None:
+    async def _on_change(self, revision: int, changed: frozenset[str] | None) -> None:
         docs = self._follower.docs
         if changed is None:
             self.routes.clear()
             self.pools.clear()
+            self.vips.clear()
             self.health.clear()
             self.ignored.clear()
             changed = frozenset(docs)
-        relevant = False
+        relevant = vips_changed = False
         for key in changed:
             kind, _, name = key.partition(":")
-            if kind not in ("route", "upstream", HEALTH_KIND):
+            if kind not in ("route", "upstream", "vip", HEALTH_KIND):
                 continue
             relevant = True
+            vips_changed = vips_changed or kind in ("vip", HEALTH_KIND)
             doc = docs.get(key)
             if kind == HEALTH_KIND:
                 if doc is None:
@@ -77,7 +90,8 @@ class RouteSource:
                 else:
                     self.health[name] = doc.body.get("state", "up") == "up"
                 continue
-            target: dict[str, Any] = self.routes if kind == "route" else self.pools
+            targets: dict[str, dict[str, Any]] = {"route": self.routes, "upstream": self.pools, "vip": self.vips}
+            target = targets[kind]
             spec = self._parse(doc) if doc is not None else None
             if spec is None:
                 target.pop(name, None)
@@ -85,6 +99,8 @@ class RouteSource:
                 target[name] = spec
         if not relevant and self.table is not None:
             return
+        if self._on_vips is not None and (vips_changed or self.table is None):
+            await self._on_vips(compile_vips(self.vips.values(), self.health))
         self.table = compile_table(self.routes.values(), self.pools.values(), self.health, revision=revision)
         log.info(
             "route table at revision %d: %d routes, %d upstream pools",

@@ -29,6 +29,7 @@ class ProxyCommandSettings:
     tls_listen: tuple[tuple[str, int], ...]
     default_certificate: tuple[str, str] | None
     access_log: str | None
+    l4: bool
     http: tuple[str, int] | None
     workers: int
     drain: float
@@ -65,6 +66,12 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
     parser.add_argument(
         "--access-log", default=None, metavar="FILE", help="one JSON line per request ('-': standard output)"
     )
+    parser.add_argument(
+        "--l4",
+        action="store_true",
+        help="also relay every TCP VIP of the store (L4 mode, where XDP is unavailable); the VIP "
+        "addresses must be configured on this machine",
+    )
     parser.add_argument("--http", default=None, metavar="HOST:PORT", help="status and metrics endpoint (off)")
     parser.add_argument("--workers", type=int, default=1, help="processes sharing the ports (SO_REUSEPORT)")
     parser.add_argument("--node", default=socket.gethostname(), help="name in ejection reports (host name)")
@@ -95,6 +102,7 @@ def _settings(args: argparse.Namespace) -> ProxyCommandSettings:
         tls_listen=tls_listen,
         default_certificate=(args.tls_cert, args.tls_key) if args.tls_cert else None,
         access_log=args.access_log,
+        l4=args.l4,
         http=parse_host_port(args.http) if args.http else None,
         workers=args.workers,
         drain=args.drain,
@@ -203,7 +211,12 @@ async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
             access_log=access_log,
         )
         holder.append(server)
-        source = RouteSource(store, server.set_table)
+        l4 = None
+        if settings.l4:
+            from proxy.l4 import L4Proxy
+
+            l4 = L4Proxy(reuse_port=settings.workers > 1)
+        source = RouteSource(store, server.set_table, on_vips=l4.update if l4 is not None else None)
         await source.start()
         reporter.start()
         runner = None
@@ -231,6 +244,8 @@ async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
             log.info("proxy worker %d draining", worker)
         finally:
             await server.close(settings.drain)
+            if l4 is not None:
+                await l4.close()
             if access_log is not None:
                 await access_log.close()
             if runner is not None:
