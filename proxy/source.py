@@ -90,8 +90,11 @@ class RouteSource:
                 else:
                     self.health[name] = doc.body.get("state", "up") == "up"
                 continue
-            targets: dict[str, dict[str, Any]] = {"route": self.routes, "upstream": self.pools, "vip": self.vips}
-            target = targets[kind]
+            target: dict[str, Any] = self.routes
+            if kind == "upstream":
+                target = self.pools
+            elif kind == "vip":
+                target = self.vips
             spec = self._parse(doc) if doc is not None else None
             if spec is None:
                 target.pop(name, None)
