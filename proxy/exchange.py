@@ -391,8 +391,9 @@ class Exchange:
         )
         if self.head_method:
             # The parser cannot know a HEAD response has no body: end it here, with a fresh parser.
+            upstream_keep_alive = conn.parser.should_keep_alive()
             conn.reset_parser()
-            self.on_response_end(conn, keep_alive=True)
+            self.on_response_end(conn, keep_alive=upstream_keep_alive)
 
     def on_response_body(self, data: bytes) -> None:
         if self.phase != STREAMING:
@@ -572,10 +573,8 @@ class Exchange:
                 self._fail(503, "no upstream connection became free in time (circuit breaker)")
                 return
             if self.connect_task is not None:
-                self.connect_task.cancel()
+                self.connect_task.cancel()  # the task itself gives back its `connecting` count
                 self.connect_task = None
-                if self.member is not None:
-                    self.member.connecting -= 0  # the cancelled task decrements it
             self._upstream_failed("connect timeout", connect=True)
         elif self.phase == WAITING:
             conn = self.conn

@@ -316,9 +316,13 @@ class ClientConnection(asyncio.Protocol):
             if url == b"*" and method == b"OPTIONS":
                 pass
             elif url[:7].lower() == b"http://" or url[:8].lower() == b"https://":
+                # Absolute form (RFC 9112 3.2.2): the target's authority replaces the Host header.
                 parsed = httptools.parse_url(url)
                 host = parsed.host + (b":%d" % parsed.port if parsed.port else b"")
                 url = (parsed.path or b"/") + (b"?" + parsed.query if parsed.query else b"")
+                kept = [item for item in kept if item[0].lower() != b"host"]
+                kept.append((b"Host", host))
+                hosts = 1
             else:
                 raise Refuse(400, "invalid request target")
         if not host and not http10:

@@ -24,7 +24,8 @@ class RateLimiter:
         elif spec.key == "route":
             key = (route.key, "")
         else:
-            key = ("tenant:" + route.tenant, "")
+            # Shared by the tenant's routes that declare the same limit (one bucket per limit).
+            key = ("tenant:" + route.tenant, f"{spec.requests_per_second}/{spec.burst}")
         bucket = self._buckets.get(key)
         if bucket is None or bucket.rate != spec.requests_per_second or bucket.burst != spec.burst:
             if len(self._buckets) >= MAX_BUCKETS:

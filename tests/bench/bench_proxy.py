@@ -72,7 +72,7 @@ http {{
 HAPROXY_CONF = """\
 global
   nbthread 1
-  maxconn 10000
+  maxconn 4096
 defaults
   mode http
   timeout connect 5s
@@ -150,6 +150,7 @@ class Result:
     rps: float
     latency: dict[str, str]
     errors: str
+    all_rps: list[float] | None = None
 
 
 def wrk(port: int, seconds: int, connections: int) -> Result:
@@ -173,6 +174,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--proxies", default="gslb,nginx,haproxy")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
     args = parser.parse_args()
     wanted = args.proxies.split(",")
     for tool in ("wrk", "nginx", "taskset") + (("haproxy",) if "haproxy" in wanted else ()):
@@ -194,9 +196,7 @@ def main() -> int:
         )
         backend.start()
         processes.append(backend)
-        direct = wrk(backend_port, args.seconds, args.connections)
-        direct.name = "backend alone"
-        results.append(direct)
+        ports: dict[str, int] = {}
         for name in wanted:
             port = free_port()
             if name == "gslb":
@@ -207,17 +207,8 @@ def main() -> int:
                     [sys.executable, "-m", "gslb", "-q", "import", str(tmp / "policy.yaml"), "--data-dir", str(data)],  # noqa: E501
                     check=True, env=env, capture_output=True,
                 )  # fmt: skip
-                argv = [
-                    sys.executable,
-                    "-m",
-                    "gslb",
-                    "-q",
-                    "proxy",
-                    "--data-dir",
-                    str(data),
-                    "--listen",
-                    f"127.0.0.1:{port}",
-                ]
+                argv = [sys.executable, "-m", "gslb", "-q", "proxy", "--data-dir", str(data),
+                        "--listen", f"127.0.0.1:{port}"]  # fmt: skip
                 proc = Process(name, argv, port, tmp / "gslb.log", PROXY_CORE, env)
             elif name == "nginx":
                 (tmp / "nginx.conf").write_text(
@@ -230,23 +221,28 @@ def main() -> int:
                 (tmp / "haproxy.cfg").write_text(
                     HAPROXY_CONF.format(port=port, backend=backend_port, host=HOST)
                 )
-                proc = Process(
-                    name,
-                    ["haproxy", "-db", "-f", str(tmp / "haproxy.cfg")],
-                    port,
-                    tmp / "haproxy.log",
-                    PROXY_CORE,
-                )
+                argv = ["haproxy", "-db", "-f", str(tmp / "haproxy.cfg")]
+                proc = Process(name, argv, port, tmp / "haproxy.log", PROXY_CORE)
             else:
                 print(f"unknown proxy {name!r}: use gslb, nginx, haproxy", file=sys.stderr)
                 return 2
             proc.start()
             processes.append(proc)
+            ports[name] = port
             wrk(port, 2, args.connections)  # warm up (pools filled, caches hot)
-            result = wrk(port, args.seconds, args.connections)
-            result.name = name
-            results.append(result)
-            proc.stop()
+        # Rounds interleave the proxies, so a burst of other load on the machine hits all of them
+        # alike; each proxy's median round is reported.
+        runs: dict[str, list[Result]] = {name: [] for name in ["backend alone", *wanted]}
+        for _ in range(args.rounds):
+            runs["backend alone"].append(wrk(backend_port, args.seconds, args.connections))
+            for name in wanted:
+                runs[name].append(wrk(ports[name], args.seconds, args.connections))
+        for name, found in runs.items():
+            found.sort(key=lambda result: result.rps)
+            median = found[len(found) // 2]
+            median.name = name
+            median.all_rps = [result.rps for result in found]
+            results.append(median)
     finally:
         for proc in reversed(processes):
             proc.stop()
@@ -261,6 +257,7 @@ def main() -> int:
         print(
             f"{result.name:16}{result.rps:12,.0f}{lat.get('50%', '-'):>10}{lat.get('75%', '-'):>10}"
             f"{lat.get('90%', '-'):>10}{lat.get('99%', '-'):>10}  {result.errors}"
+            f"  rounds: {', '.join(f'{rps:,.0f}' for rps in result.all_rps or [])}"
         )
     by_name = {result.name: result.rps for result in results}
     if "gslb" in by_name:

@@ -226,6 +226,11 @@ async def test_http10_head_expect_and_pipelining(backends: Any, proxy_server: An
     writer.write(b"hello")
     status, _, body = await read_response(reader)
     assert status == 200 and json.loads(body)["body_bytes"] == 5
+    # Absolute form: the target's authority wins over the Host header, for routing and upstream.
+    writer.write(b"GET http://h.test/abs?x=1 HTTP/1.1\r\nHost: elsewhere.test\r\n\r\n")
+    status, _, body = await read_response(reader)
+    assert status == 200 and json.loads(body)["path"] == "/abs?x=1"
+    assert json.loads(body)["headers"]["Host"] == "h.test"
     # Two pipelined requests in one write: two answers, in order.
     writer.write(b"GET /one HTTP/1.1\r\nHost: h.test\r\n\r\nGET /two HTTP/1.1\r\nHost: h.test\r\n\r\n")
     first = await read_response(reader)
