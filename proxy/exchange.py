@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -271,18 +272,35 @@ class Exchange:
     async def _connect(self, member: Member) -> None:
         loop = self.client.ctx.loop
         try:
-            _transport, conn = await loop.create_connection(
-                lambda: UpstreamConnection(member), member.address, member.port
-            )
+            if self.pool.spec.tls:
+                _transport, conn = await loop.create_connection(
+                    lambda: UpstreamConnection(member),
+                    member.address,
+                    member.port,
+                    ssl=self.client.ctx.upstream_tls_context(),
+                    server_hostname=member.address,
+                    ssl_handshake_timeout=self.route.spec.timeouts.connect,
+                )
+            else:
+                _transport, conn = await loop.create_connection(
+                    lambda: UpstreamConnection(member), member.address, member.port
+                )
         except asyncio.CancelledError:
             member.connecting -= 1
             raise
-        except OSError as exc:
+        except (OSError, ssl.SSLError) as exc:  # SSLError (a failed handshake) is an OSError too
             member.connecting -= 1
             self.connect_task = None
             if self.phase == DONE:
                 return
-            self._upstream_failed(f"connect: {exc.strerror or exc}", connect=True)
+            self._upstream_failed(f"connect: {getattr(exc, 'strerror', None) or exc}", connect=True)
+            return
+        except Exception as exc:  # never leave a client waiting on a task that died
+            member.connecting -= 1
+            self.connect_task = None
+            log.exception("connecting to %s failed unexpectedly", member.key)
+            if self.phase != DONE:
+                self._upstream_failed(f"connect: {exc!r}", connect=True)
             return
         member.connecting -= 1
         self.connect_task = None

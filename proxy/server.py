@@ -31,6 +31,16 @@ class ProxyContext:
     metrics: ProxyMetrics
     limiter: RateLimiter = field(default_factory=RateLimiter)
     connections: set[ClientConnection] = field(default_factory=set)
+    upstream_tls: ssl.SSLContext | None = None  # for pools with `tls: true`
+
+    def upstream_tls_context(self) -> ssl.SSLContext:
+        """Verifies upstream certificates against --upstream-ca (else the system's CAs); the
+        member's address is the name checked (an IP address needs an IP SAN)."""
+        if self.upstream_tls is None:
+            context = ssl.create_default_context(cafile=self.settings.upstream_ca)
+            context.set_alpn_protocols(["http/1.1"])
+            self.upstream_tls = context
+        return self.upstream_tls
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,3 +18,4 @@ class ProxySettings:
     tick: float = 0.25  # timeout sweep period (the granularity of every timeout)
     max_client_connections: int = 100_000
     node: str = "proxy"  # who reports passive ejections
+    upstream_ca: str | None = None  # PEM bundle verifying upstreams of pools with tls: true (None: system)

@@ -64,6 +64,12 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
     )
     parser.add_argument("--tls-key", default=None, metavar="PEM", help="its private key")
     parser.add_argument(
+        "--upstream-ca",
+        default=None,
+        metavar="PEM",
+        help="CAs for upstream pools with tls: true (system CAs)",
+    )
+    parser.add_argument(
         "--access-log", default=None, metavar="FILE", help="one JSON line per request ('-': standard output)"
     )
     parser.add_argument(
@@ -91,6 +97,8 @@ def _settings(args: argparse.Namespace) -> ProxyCommandSettings:
         raise UserFacingError(
             "--header-timeout and --keepalive-timeout must be positive, --max-header-bytes at least 1024", 2
         )
+    if args.upstream_ca is not None and not os.path.isfile(args.upstream_ca):
+        raise UserFacingError(f"--upstream-ca {args.upstream_ca}: no such file", 2)
     if (args.tls_cert is None) != (args.tls_key is None):
         raise UserFacingError("--tls-cert and --tls-key go together", 2)
     tls_listen = tuple(parse_host_port(text) for text in (args.tls_listen or []))
@@ -112,6 +120,7 @@ def _settings(args: argparse.Namespace) -> ProxyCommandSettings:
             keepalive_timeout=args.keepalive_timeout,
             max_header_bytes=args.max_header_bytes,
             node=args.node,
+            upstream_ca=args.upstream_ca,
         ),
     )
 

@@ -28,6 +28,7 @@ class Backend:
     status: int = 200
     delay: float = 0.0
     host: str = "127.0.0.1"
+    ssl_context: Any = None
 
     async def start(self, extra: Callable[[web.Application], None] | None = None) -> Backend:
         app = web.Application(client_max_size=1 << 30)
@@ -36,7 +37,7 @@ class Backend:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.host, self.port)
+        site = web.TCPSite(self.runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import ipaddress
 import ssl
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def make_ca(tmp: Path) -> tuple[Any, Any, Path]:
     return key, cert, path
 
 
-def make_leaf(tmp: Path, ca_key: Any, ca_cert: Any, host: str) -> tuple[str, str]:
+def make_leaf(tmp: Path, ca_key: Any, ca_cert: Any, host: str, *, ip: bool = False) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     cert = (
@@ -52,7 +53,12 @@ def make_leaf(tmp: Path, ca_key: Any, ca_cert: Any, host: str) -> tuple[str, str
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(host)) if ip else x509.DNSName(host)]
+            ),
+            critical=False,
+        )
         .sign(ca_key, hashes.SHA256())
     )
     cert_path, key_path = tmp / f"{host}.pem", tmp / f"{host}.key"
@@ -110,3 +116,27 @@ async def test_sni_selects_each_tenants_certificate(tmp_path: Path, backends: An
     )
     assert answer.startswith(b"HTTP/1.1 308") and b"Location: https://a.test/p?q=1\r\n" in answer
     assert len(backend.requests) == 2
+
+
+async def test_tls_to_upstreams_verified_against_the_configured_ca(
+    tmp_path: Path, backends: Any, proxy_server: Any
+) -> None:
+    ca_key, ca_cert, ca_path = make_ca(tmp_path)
+    cert, key = make_leaf(tmp_path, ca_key, ca_cert, "127.0.0.1", ip=True)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    backend = await backends("secure", ssl_context=server_context)
+    routes = [{"name": "r", "hosts": ["h.test"], "upstream": "u", "retries": {"attempts": 0}}]
+    pools = [{"name": "u", "tls": True, "members": members(backend)}]
+    trusting = await proxy_server(table(routes, pools), upstream_ca=str(ca_path))
+    answer = await raw_request(
+        trusting.bound[0][1], b"GET /s HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 200") and b'"backend": "secure"' in answer
+    # A proxy that does not trust the upstream's CA refuses to talk to it.
+    distrusting = await proxy_server(table(routes, pools))
+    answer = await raw_request(
+        distrusting.bound[0][1], b"GET /s HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 502") and b"CERTIFICATE_VERIFY_FAILED" in answer
+    assert len(backend.requests) == 1
