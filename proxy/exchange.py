@@ -12,9 +12,10 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from proxy.headers import IDEMPOTENT, RESPONSE_DROP, connection_tokens, serialize
+from proxy.headers import IDEMPOTENT, PLAIN_CONNECTION, RESPONSE_DROP, connection_tokens, serialize
 from proxy.table import Route
 from proxy.upstream import Member, Pool
 from proxy.upstream_conn import UpstreamConnection
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REASONS = {
+REASONS = {status.value: status.phrase.encode() for status in HTTPStatus} | {
     200: b"OK",
     308: b"Permanent Redirect",
     400: b"Bad Request",
@@ -139,13 +140,13 @@ class Exchange:
         method: bytes,
         head: bytes,
         request_framing: int,
-        *,
         client_keep_alive: bool,
         http10: bool,
         hash_key: bytes | None,
         sticky_index: int | None,
         upgrade: bool,
         now: float,
+        /,
     ) -> None:
         self.client = client
         self.route = route
@@ -165,7 +166,7 @@ class Exchange:
         self.deadline = 0.0
         self.phase = CONNECTING
         self.attempts = 0
-        self.tried: set[int] = set()
+        self.tried: tuple[int, ...] = ()  # members tried (a tuple: usually one, rarely more)
         self.conn: UpstreamConnection | None = None
         self.member: Member | None = None
         self.connect_task: asyncio.Task[Any] | None = None
@@ -244,7 +245,7 @@ class Exchange:
                 return
             self._fail(503, "no upstream member available (all down, ejected or at their limits)")
             return
-        self.tried.add(index)
+        self.tried = (*self.tried, index)
         self.attempts += 1
         member = pool.members[index]
         self.member = member
@@ -332,15 +333,19 @@ class Exchange:
     # --- response side (called by the upstream connection) --------------------------------------
 
     def on_response_head(
-        self, conn: UpstreamConnection, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
+        self, conn: UpstreamConnection, status: int, headers: list[tuple[bytes, bytes]]
     ) -> None:
         if status < 200 and status != 101:
             return  # 1xx interim answers (we answered Expect ourselves): the final answer follows
         route = self.route
         pool = self.pool
-        now = self.client.ctx.loop.time()
-        assert self.member is not None
-        self.client.ctx.upstreams.record_result(pool, self.member, now, status=status, error=None)
+        ctx = self.client.ctx
+        now = ctx.loop.time()
+        member = self.member
+        assert member is not None
+        outlier = member.outlier
+        if status >= 500 or outlier.consecutive_5xx or outlier.consecutive_errors:
+            ctx.upstreams.record_result(pool, member, now, status=status, error=None)
         if status in route.spec.retries.on_status and self._may_retry(now, connect=False):
             self._release(conn, reuse=False)
             self._retry(now)
@@ -351,34 +356,33 @@ class Exchange:
         self.response_started = True
         keep_alive = self.client_keep_alive and self.request_complete
         content_length = None
-        kept = []
+        lines = []  # the forwarded header lines
         chunked_in = False
         tokens = None
-        for item in headers:
-            lower = item[0].lower()
+        for name, value in headers:
+            lower = name.lower()
             if lower in RESPONSE_DROP:
                 if lower == b"content-length":
-                    content_length = item[1]
+                    content_length = value
                 elif lower == b"transfer-encoding":
                     chunked_in = True
-                elif lower == b"connection":
-                    tokens = [*tokens, item[1]] if tokens else [item[1]]
+                elif lower == b"connection" and value not in PLAIN_CONNECTION:
+                    tokens = [*tokens, value] if tokens else [value]
                 continue
-            kept.append(item)
-        if tokens:
-            named = connection_tokens(tokens) - RESPONSE_DROP
-            if named:  # headers the upstream declared hop-by-hop are not forwarded either
-                kept = [item for item in kept if item[0].lower() not in named]
-        if not route.response_headers.empty:
-            kept = route.response_headers.apply(kept)
+            lines.append(name + b": " + value + b"\r\n")
+        if tokens or route.has_response_rules:
+            kept = [(name, value) for name, value in headers if name.lower() not in RESPONSE_DROP]
+            if tokens:
+                named = connection_tokens(tokens) - RESPONSE_DROP
+                if named:  # headers the upstream declared hop-by-hop are not forwarded either
+                    kept = [item for item in kept if item[0].lower() not in named]
+            if route.has_response_rules:
+                kept = route.response_headers.apply(kept)
+            lines = [name + b": " + value + b"\r\n" for name, value in kept]
         if self.set_cookie and pool.spec.sticky_cookie is not None and self.member is not None:
             index = pool.members.index(self.member)
-            kept.append(
-                (
-                    b"Set-Cookie",
-                    b"%s=%s; Path=/; HttpOnly" % (pool.spec.sticky_cookie.encode(), pool.cookie_of(index)),
-                )
-            )
+            cookie = pool.spec.sticky_cookie.encode()
+            lines.append(b"Set-Cookie: %s=%s; Path=/; HttpOnly\r\n" % (cookie, pool.cookie_of(index)))
         framing = b""
         if status == 101:
             framing = b"Connection: Upgrade\r\n" + b"".join(
@@ -405,7 +409,7 @@ class Exchange:
             framing += b"Connection: keep-alive\r\n"
         self.out.append(
             b"HTTP/1.1 %d %s\r\n%b%b\r\n"
-            % (status, reason or REASONS.get(status, b"Unknown"), serialize(kept), framing)
+            % (status, REASONS.get(status, b"Unknown"), b"".join(lines), framing)
         )
         if self.head_method:
             # The parser cannot know a HEAD response has no body: end it here, with a fresh parser.
@@ -530,7 +534,8 @@ class Exchange:
             and member.put_idle(conn, self.pool.spec.keepalive, self.client.ctx.loop.time())
         ):
             conn.close()
-        self._wake_pending()
+        if self.pool.pending:
+            self._wake_pending()
 
     def _wake_pending(self) -> None:
         pending = self.pool.pending

@@ -23,12 +23,12 @@ RESPONSE_DROP = HOP_BY_HOP | {b"content-length"}
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 
 
-_PLAIN_CONNECTION = {b"keep-alive", b"close", b"Keep-Alive", b"Close", b"upgrade", b"Upgrade"}
+PLAIN_CONNECTION = {b"keep-alive", b"close", b"Keep-Alive", b"Close", b"upgrade", b"Upgrade"}
 
 
 def connection_tokens(values: list[bytes]) -> frozenset[bytes]:
     """The header names a Connection header lists (RFC 9110 7.6.1), lower-cased."""
-    if len(values) == 1 and values[0] in _PLAIN_CONNECTION:
+    if len(values) == 1 and values[0] in PLAIN_CONNECTION:
         return frozenset((values[0].lower(),))  # the common case, already hop-by-hop
     tokens: set[bytes] = set()
     for value in values:

@@ -80,9 +80,11 @@ class ClientConnection(asyncio.Protocol):
         "_closing",
         "_current",
         "_eof",
+        "_forwarding",
         "_head_raw",
         "_head_size",
         "_headers",
+        "_hostname",
         "_in_head",
         "_lingering",
         "_queue",
@@ -114,6 +116,8 @@ class ClientConnection(asyncio.Protocol):
         self._closing = False
         self._lingering = False
         self._eof = False
+        self._forwarding: tuple[bytes, bytes] | None = None
+        self._hostname: tuple[bytes, str] | None = None
         self._body_limit = 0
         self._body_seen = 0
         self.deadline = 0.0
@@ -327,21 +331,19 @@ class ClientConnection(asyncio.Protocol):
                 raise Refuse(400, "invalid request target")
         if not host and not http10:
             raise Refuse(400, "missing Host header")
-        hostname = host.lower()
-        if hostname.startswith(b"["):
-            hostname = hostname[: hostname.find(b"]") + 1]
+        known = self._hostname
+        if known is not None and known[0] == host:
+            hostname = known[1]
         else:
-            colon = hostname.find(b":")
-            if colon >= 0:
-                hostname = hostname[:colon]
-        hostname = hostname.rstrip(b".")
+            hostname = _hostname(host)
+            self._hostname = (host, hostname)
         query_at = url.find(b"?")
         path = url if query_at < 0 else url[:query_at]
         try:
             path_text = path.decode("ascii")
         except UnicodeDecodeError:
             raise Refuse(400, "non-ASCII request target") from None
-        route = ctx.table.match(hostname.decode("ascii", "replace"), path_text, method)
+        route = ctx.table.match(hostname, path_text, method)
         now = ctx.loop.time()
         if route is None:
             return self._local(404, "no route for this host and path", keep_alive, framing)
@@ -364,12 +366,19 @@ class ClientConnection(asyncio.Protocol):
         # The head sent upstream: our framing, our hop-by-hop choices, the forwarding headers.
         if tokens and not tokens <= REQUEST_DROP:
             kept = [item for item in kept if item[0].lower() not in tokens]
-        if not route.request_headers.empty:
+        if route.has_request_rules:
             kept = route.request_headers.apply(kept)
         target = url
         if spec.rewrite_path is not None:
             target = route.rewrite(path_text).encode() + (url[query_at:] if query_at >= 0 else b"")
-        extra = forwarding_block(self.peer, self.scheme, host, xff, forwarded)
+        if xff is None and forwarded is None:
+            # The usual case: the same client and host on every request of this connection.
+            cached = self._forwarding
+            if cached is None or cached[0] != host:
+                cached = self._forwarding = (host, forwarding_block(self.peer, self.scheme, host, None, None))
+            extra = cached[1]
+        else:
+            extra = forwarding_block(self.peer, self.scheme, host, xff, forwarded)
         if framing == FRAMING_LENGTH:
             extra += b"Content-Length: %d\r\n" % length
         elif framing == FRAMING_CHUNKED:
@@ -378,7 +387,9 @@ class ClientConnection(asyncio.Protocol):
             extra += b"Connection: Upgrade\r\nUpgrade: " + (upgrade_value or b"") + b"\r\n"
         head = method + b" " + target + b" HTTP/1.1\r\n" + serialize(kept) + extra + b"\r\n"
         pool = ctx.upstreams.pools[route.pool.key]
-        hash_key, sticky = self._affinity(pool, cookie, self._headers)
+        hash_key = sticky = None
+        if pool.affinity:
+            hash_key, sticky = self._affinity(pool, cookie, self._headers)
         self._body_limit = spec.max_body_bytes
         self._body_seen = 0
         exchange = Exchange(
@@ -388,12 +399,12 @@ class ClientConnection(asyncio.Protocol):
             method,
             head,
             framing,
-            client_keep_alive=keep_alive and not upgrade,
-            http10=http10,
-            hash_key=hash_key,
-            sticky_index=sticky,
-            upgrade=upgrade,
-            now=now,
+            keep_alive and not upgrade,
+            http10,
+            hash_key,
+            sticky,
+            upgrade,
+            now,
         )
         exchange.host = host
         exchange.url = url
@@ -565,6 +576,18 @@ class ClientConnection(asyncio.Protocol):
 
     def close(self) -> None:
         self.transport.close()
+
+
+def _hostname(host: bytes) -> str:
+    """The routing form of a Host value: lower case, without port or trailing dot."""
+    name = host.lower()
+    if name.startswith(b"["):
+        name = name[: name.find(b"]") + 1]
+    else:
+        colon = name.find(b":")
+        if colon >= 0:
+            name = name[:colon]
+    return name.rstrip(b".").decode("ascii", "replace")
 
 
 def _cookie(header: bytes, name: bytes) -> bytes | None:

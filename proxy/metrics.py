@@ -12,6 +12,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+_CLASSES = ("none", "1xx", "2xx", "3xx", "4xx", "5xx")
+
+
 class ProxyMetrics:
     """Counts every request by (route, status class, upstream member) and its latency by route."""
 
@@ -31,7 +34,7 @@ class ProxyMetrics:
         route = exchange.route.key
         member = exchange.member
         status = exchange.status
-        key = (route, f"{status // 100}xx" if status else "none", member.key if member is not None else "")
+        key = (route, _CLASSES[status // 100] if 0 < status < 600 else "none", member.key if member else "")
         self.requests[key] = self.requests.get(key, 0) + 1
         counts = self.latency.get(route)
         if counts is None:

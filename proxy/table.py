@@ -68,6 +68,8 @@ class Route:
     regex: re.Pattern[str] | None
     request_headers: HeaderRules
     response_headers: HeaderRules
+    has_request_rules: bool = False
+    has_response_rules: bool = False
 
     @property
     def tenant(self) -> str:
@@ -183,14 +185,18 @@ def compile_table(
         pool = compiled_pools.get(f"{spec.tenant}/{spec.upstream}")
         if pool is None:
             continue
+        request_rules = HeaderRules.lower(spec.request_headers)
+        response_rules = HeaderRules.lower(spec.response_headers)
         route = Route(
             spec.doc_name(),
             spec,
             pool,
             frozenset(method.encode() for method in spec.methods),
             re.compile(spec.path) if spec.path_match == "regex" else None,
-            HeaderRules.lower(spec.request_headers),
-            HeaderRules.lower(spec.response_headers),
+            request_rules,
+            response_rules,
+            not request_rules.empty,
+            not response_rules.empty,
         )
         by_key[route.key] = route
         for host in spec.hosts:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from proxy.balance import Picker, make_picker
@@ -99,12 +99,14 @@ class Pool:
         self.by_cookie = {_cookie_value(m): index for index, m in enumerate(members)}
         self.unhealthy = any(not m.config.healthy for m in members)
         self.pending: deque[Any] = deque()  # exchanges waiting for a connection (max_pending)
+        # Whether requests must be looked at for a hash key or an affinity cookie.
+        self.affinity = config.spec.hash_on is not None or config.spec.sticky_cookie is not None
         self.retry_budget: RetryBudget | None = None
 
     def cookie_of(self, index: int) -> bytes:
         return _cookie_value(self.members[index]).encode()
 
-    def usable_mask(self, now: float, exclude: frozenset[int] | set[int] = frozenset()) -> list[bool] | None:
+    def usable_mask(self, now: float, exclude: Collection[int] = ()) -> list[bool] | None:
         """Which members may take a request now; None when all may (the common case, no list built)."""
         members = self.members
         limit = self.spec.max_connections
@@ -121,7 +123,7 @@ class Pool:
                 mask[index] = False
         return mask
 
-    def pick(self, now: float, key: bytes | None, exclude: set[int]) -> int | None:
+    def pick(self, now: float, key: bytes | None, exclude: Collection[int]) -> int | None:
         """A member for a request, or None when every member is down, ejected, full or excluded.
 
         Health from the store is obeyed unless every member is down: then (panic mode, as DNS

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
         "_headers",
-        "_reason",
         "closed",
         "exchange",
         "idle_since",
@@ -37,7 +36,6 @@ class UpstreamConnection(asyncio.Protocol):
         self.idle_since = 0.0
         self.received = False  # any byte of the current response seen (a retry is no longer blind)
         self._headers: list[tuple[bytes, bytes]] = []
-        self._reason = b""
         self.tunnel: Any = None  # the client connection once upgraded (WebSocket): bytes pass raw
         self.upgraded = False
 
@@ -97,12 +95,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     # --- httptools callbacks --------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self._headers = []
-        self._reason = b""
-
-    def on_status(self, reason: bytes) -> None:
-        self._reason += reason
+    # No on_message_begin / on_status: one callback fewer each per response (reason phrases are
+    # our own, as HTTP/2 has none anyway); the header list is renewed once handed over.
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
@@ -113,7 +107,8 @@ class UpstreamConnection(asyncio.Protocol):
             status = self.parser.get_status_code()
             if status == 101:
                 self.upgraded = True
-            exchange.on_response_head(self, status, self._reason, self._headers)
+            headers, self._headers = self._headers, []
+            exchange.on_response_head(self, status, headers)
 
     def on_body(self, body: bytes) -> None:
         if self.exchange is not None:
