@@ -27,7 +27,7 @@ from proxy.exchange import (
     LocalExchange,
     local_response,
 )
-from proxy.headers import REQUEST_DROP, connection_tokens, forwarding_block, serialize
+from proxy.headers import REQUEST_DROP, connection_tokens, forwarding_block
 
 if TYPE_CHECKING:
     from proxy.server import ProxyContext
@@ -256,38 +256,35 @@ class ClientConnection(asyncio.Protocol):
         keep_alive = parser.should_keep_alive()
         host = b""
         hosts = 0
-        lengths: list[bytes] = []
-        encodings: list[bytes] = []
-        conn_values: list[bytes] = []
+        lengths: list[bytes] | None = None
+        encodings: list[bytes] | None = None
+        conn_values: list[bytes] | None = None
         xff = forwarded = cookie = None
         upgrade_value = None
         expect = False
-        kept = []  # what is forwarded as it came (ordinary end-to-end headers)
+        lines = []  # the header lines forwarded as they came (ordinary end-to-end headers)
         special = _SPECIAL
-        for item in self._headers:
-            lower = item[0].lower()
-            kind = special.get(lower)
+        for name, value in self._headers:
+            kind = special.get(name.lower())
             if kind is None:
-                kept.append(item)
-                continue
-            value = item[1]
-            if kind == _HOST:
+                lines.append(name + b": " + value + b"\r\n")
+            elif kind == _HOST:
                 host = value
                 hosts += 1
-                kept.append(item)
+                lines.append(name + b": " + value + b"\r\n")
             elif kind == _LENGTH:
-                lengths.append(value)
+                lengths = [*lengths, value] if lengths else [value]
             elif kind == _ENCODING:
-                encodings.append(value)
+                encodings = [*encodings, value] if encodings else [value]
             elif kind == _CONNECTION:
-                conn_values.append(value)
+                conn_values = [*conn_values, value] if conn_values else [value]
             elif kind == _XFF:
                 xff = value if xff is None else xff + b", " + value
             elif kind == _FORWARDED:
                 forwarded = value if forwarded is None else forwarded + b", " + value
             elif kind == _COOKIE:
                 cookie = value if cookie is None else cookie + b"; " + value
-                kept.append(item)
+                lines.append(name + b": " + value + b"\r\n")
             elif kind == _UPGRADE:
                 upgrade_value = value
             elif kind == _EXPECT:
@@ -316,6 +313,7 @@ class ClientConnection(asyncio.Protocol):
         if hosts > 1:
             raise Refuse(400, "more than one Host header")
         url = self._url
+        absolute = False
         if url[:1] != b"/":
             if url == b"*" and method == b"OPTIONS":
                 pass
@@ -324,9 +322,7 @@ class ClientConnection(asyncio.Protocol):
                 parsed = httptools.parse_url(url)
                 host = parsed.host + (b":%d" % parsed.port if parsed.port else b"")
                 url = (parsed.path or b"/") + (b"?" + parsed.query if parsed.query else b"")
-                kept = [item for item in kept if item[0].lower() != b"host"]
-                kept.append((b"Host", host))
-                hosts = 1
+                absolute = True
             else:
                 raise Refuse(400, "invalid request target")
         if not host and not http10:
@@ -364,10 +360,20 @@ class ClientConnection(asyncio.Protocol):
         if expect:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         # The head sent upstream: our framing, our hop-by-hop choices, the forwarding headers.
-        if tokens and not tokens <= REQUEST_DROP:
-            kept = [item for item in kept if item[0].lower() not in tokens]
-        if route.has_request_rules:
-            kept = route.request_headers.apply(kept)
+        if (tokens and not tokens <= REQUEST_DROP) or route.has_request_rules or absolute:
+            # The rare cases: rebuild the lines from the headers, with the extra edits.
+            kept = [
+                (name, value)
+                for name, value in self._headers
+                if (lower := name.lower()) not in tokens
+                and (lower == b"host" or lower == b"cookie" or lower not in special)
+            ]
+            if absolute:
+                kept = [item for item in kept if item[0].lower() != b"host"]
+                kept.append((b"Host", host))
+            if route.has_request_rules:
+                kept = route.request_headers.apply(kept)
+            lines = [name + b": " + value + b"\r\n" for name, value in kept]
         target = url
         if spec.rewrite_path is not None:
             target = route.rewrite(path_text).encode() + (url[query_at:] if query_at >= 0 else b"")
@@ -385,7 +391,7 @@ class ClientConnection(asyncio.Protocol):
             extra += b"Transfer-Encoding: chunked\r\n"
         if upgrade:
             extra += b"Connection: Upgrade\r\nUpgrade: " + (upgrade_value or b"") + b"\r\n"
-        head = method + b" " + target + b" HTTP/1.1\r\n" + serialize(kept) + extra + b"\r\n"
+        head = method + b" " + target + b" HTTP/1.1\r\n" + b"".join(lines) + extra + b"\r\n"
         pool = ctx.upstreams.pools[route.pool.key]
         hash_key = sticky = None
         if pool.affinity:
