@@ -144,6 +144,29 @@ class Process:
         self.proc = None
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its descendants (nginx's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
 @dataclass
 class Result:
     name: str
@@ -151,20 +174,24 @@ class Result:
     latency: dict[str, str]
     errors: str
     all_rps: list[float] | None = None
+    per_cpu_second: float | None = None  # requests per CPU-second of the proxy: throughput per core
 
 
-def wrk(port: int, seconds: int, connections: int) -> Result:
+def wrk(port: int, seconds: int, connections: int, pid: int | None = None) -> Result:
     argv = [
         "taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
         "-H", f"Host: {HOST}", f"http://127.0.0.1:{port}/",
     ]  # fmt: skip
+    before = tree_cpu(pid) if pid is not None else 0.0
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    used = tree_cpu(pid) - before if pid is not None else 0.0
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     latency = dict(re.findall(r"^\s+(50%|75%|90%|99%)\s+(\S+)", out, re.M))
     errors = ""
     if match := re.search(r"Socket errors:.*|Non-2xx or 3xx responses: \d+", out):
         errors = match.group(0)
-    return Result("", rps, latency, errors)
+    return Result("", rps, latency, errors, per_cpu_second=total / used if used > 0 else None)
 
 
 def main() -> int:
@@ -235,8 +262,9 @@ def main() -> int:
         runs: dict[str, list[Result]] = {name: [] for name in ["backend alone", *wanted]}
         for _ in range(args.rounds):
             runs["backend alone"].append(wrk(backend_port, args.seconds, args.connections))
-            for name in wanted:
-                runs[name].append(wrk(ports[name], args.seconds, args.connections))
+            for name, proc in zip(wanted, processes[1:], strict=True):
+                assert proc.proc is not None
+                runs[name].append(wrk(ports[name], args.seconds, args.connections, proc.proc.pid))
         for name, found in runs.items():
             found.sort(key=lambda result: result.rps)
             median = found[len(found) // 2]
@@ -251,19 +279,27 @@ def main() -> int:
         f"\nkeep-alive GET, small response, {args.connections} connections, {args.seconds} s, proxy on core "
         f"{PROXY_CORE}, wrk + backend on core {CLIENT_CORE}\n"
     )
-    print(f"{'':16}{'req/s':>12}{'p50':>10}{'p75':>10}{'p90':>10}{'p99':>10}  errors")
+    print(f"{'':16}{'req/s':>12}{'req/cpu-s':>12}{'p50':>10}{'p75':>10}{'p90':>10}{'p99':>10}  errors")
     for result in results:
         lat = result.latency
         print(
-            f"{result.name:16}{result.rps:12,.0f}{lat.get('50%', '-'):>10}{lat.get('75%', '-'):>10}"
+            f"{result.name:16}{result.rps:12,.0f}"
+            f"{f'{result.per_cpu_second:,.0f}' if result.per_cpu_second else '-':>12}"
+            f"{lat.get('50%', '-'):>10}{lat.get('75%', '-'):>10}"
             f"{lat.get('90%', '-'):>10}{lat.get('99%', '-'):>10}  {result.errors}"
             f"  rounds: {', '.join(f'{rps:,.0f}' for rps in result.all_rps or [])}"
         )
-    by_name = {result.name: result.rps for result in results}
-    if "gslb" in by_name:
-        for peer in ("nginx", "haproxy"):
-            if peer in by_name:
-                print(f"gslb / {peer}: {by_name['gslb'] / by_name[peer]:.2f}")
+    by_name = {result.name: result for result in results}
+    gslb = by_name.get("gslb")
+    if gslb is not None:
+        for peer_name in ("nginx", "haproxy"):
+            peer = by_name.get(peer_name)
+            if peer is None:
+                continue
+            line = f"gslb / {peer_name}: {gslb.rps / peer.rps:.2f} in requests per second"
+            if gslb.per_cpu_second and peer.per_cpu_second:
+                line += f", {gslb.per_cpu_second / peer.per_cpu_second:.2f} in requests per CPU-second"
+            print(line)
     return 0
 
 
