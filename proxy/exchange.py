@@ -201,6 +201,8 @@ class Exchange:
         self.request_complete = True
         if self.request_framing == FRAMING_CHUNKED:
             self._send(b"0\r\n\r\n")
+        if self.phase == WAITING:  # the request timeout counts from the end of the request
+            self.deadline = self.client.ctx.loop.time() + self.route.spec.timeouts.request
 
     def _send(self, data: bytes) -> None:
         self.body_sent += len(data)
@@ -213,6 +215,8 @@ class Exchange:
         conn = self.conn
         if conn is not None and self.phase != CONNECTING:
             conn.write(data)
+            if self.phase == WAITING:  # a body still arriving: only its pauses count (idle timeout)
+                self.deadline = self.client.ctx.loop.time() + self.route.spec.timeouts.idle
         else:
             self.pending.append(data)
             if len(self.pending) > 16:
@@ -317,7 +321,8 @@ class Exchange:
         conn.received = False
         self.conn = conn
         self.phase = WAITING
-        self.deadline = now + self.route.spec.timeouts.request
+        timeouts = self.route.spec.timeouts
+        self.deadline = now + (timeouts.request if self.request_complete else timeouts.idle)
         pending = self.pending
         if self.attempts > 1 and self.replay is not None:
             pending = self.replay  # a retry resends everything sent so far
