@@ -264,3 +264,40 @@ async def test_upstream_close_delimited_response_is_rechunked() -> None:
     finally:
         await server.close(0)
         await raw.stop()
+
+
+async def test_misbehaving_upstreams() -> None:
+    from proxy.server import Listener, ProxyServer
+    from proxy.settings import ProxySettings
+
+    garbage = await RawBackend(lambda head: b"NOT HTTP AT ALL\r\n\r\n").start()
+    truncated = await RawBackend(
+        lambda head: b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..", close=True
+    ).start()
+    silent = await RawBackend(lambda head: b"", close=True).start()  # closes without answering
+    server = ProxyServer(ProxySettings(tick=0.05), [Listener("127.0.0.1", 0)])
+    routes = [
+        {"name": n, "hosts": [f"{n}.test"], "upstream": n, "retries": {"attempts": 0}}
+        for n in ("garbage", "truncated", "silent")
+    ]
+    pools = [
+        {"name": n, "members": [{"address": "127.0.0.1", "port": b.port}]}
+        for n, b in (("garbage", garbage), ("truncated", truncated), ("silent", silent))
+    ]
+    server.set_table(table(routes, pools))
+    await server.start()
+    port = server.bound[0][1]
+    try:
+        answer = await raw_request(port, b"GET / HTTP/1.1\r\nHost: garbage.test\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 502") and b"invalid response" in answer
+        # A truncated answer is not completed by the proxy: the client sees the connection end early.
+        answer = await raw_request(port, b"GET / HTTP/1.1\r\nHost: truncated.test\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"only ten..")
+        answer = await raw_request(
+            port, b"POST / HTTP/1.1\r\nHost: silent.test\r\nContent-Length: 1\r\n\r\nx"
+        )
+        assert answer.startswith(b"HTTP/1.1 502") and b"closed before the response" in answer
+    finally:
+        await server.close(0)
+        for backend in (garbage, truncated, silent):
+            await backend.stop()
