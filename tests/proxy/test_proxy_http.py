@@ -294,7 +294,7 @@ async def test_misbehaving_upstreams() -> None:
         answer = await raw_request(port, b"GET / HTTP/1.1\r\nHost: truncated.test\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"only ten..")
         answer = await raw_request(
-            port, b"POST / HTTP/1.1\r\nHost: silent.test\r\nContent-Length: 1\r\n\r\nx"
+            port, b"POST / HTTP/1.1\r\nHost: silent.test\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx"
         )
         assert answer.startswith(b"HTTP/1.1 502") and b"closed before the response" in answer
     finally:
