@@ -119,3 +119,35 @@ async def test_ejection_is_reported_to_the_store(redis_server: Any) -> None:
     finally:
         await reporter.stop()
         await store.close()
+
+
+async def test_shutdown_drains_requests_in_flight(backends: Any) -> None:
+    from tests.proxy.conftest import members, table
+
+    slow = await backends("slow")
+    slow.delay = 0.3
+    server = ProxyServer(ProxySettings(tick=0.05), [Listener("127.0.0.1", 0)])
+    server.set_table(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}], [{"name": "u", "members": members(slow)}]
+        )
+    )
+    await server.start()
+    port = server.bound[0][1]
+    async with aiohttp.ClientSession() as session:
+        in_flight = asyncio.ensure_future(
+            session.get(f"http://127.0.0.1:{port}/", headers={"Host": "h.test"})
+        )
+        await asyncio.sleep(0.1)
+        closing = asyncio.ensure_future(server.close(drain=2.0))
+        await asyncio.sleep(0.05)
+        try:
+            await asyncio.open_connection("127.0.0.1", port)
+            raise AssertionError("a closing proxy still accepts connections")
+        except ConnectionRefusedError:
+            pass
+        response = await in_flight
+        assert response.status == 200 and (await response.json(content_type=None))["backend"] == "slow"
+        started = time.monotonic()
+        await closing
+        assert time.monotonic() - started < 1.0, "close returns once nothing is in flight"
