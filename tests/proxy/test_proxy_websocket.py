@@ -38,6 +38,11 @@ async def test_websocket_echo_through_the_proxy(backends: Any, proxy_server: Any
             big = bytes(range(256)) * 4096  # 1 MiB in one frame
             await ws.send_bytes(big)
             assert await ws.receive_bytes() == big[::-1]
+            # A reload that removes the route and its pool leaves the open WebSocket alone.
+            server.set_table(table([], []))
+            await ws.send_str("after reload")
+            assert (await ws.receive_str()) == "echo after reload via 127.0.0.1"
+            server.set_table(table(routes, [{"name": "u", "members": members(backend)}]))
             await ws.close()
         # The proxy keeps serving plain requests afterwards, and refuses upgrades where disabled.
         async with session.get(f"http://127.0.0.1:{port}/", headers={"Host": "h.test"}) as response:
