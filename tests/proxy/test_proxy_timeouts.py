@@ -53,7 +53,7 @@ async def test_connect_timeout(proxy_server: Any) -> None:
 
 async def test_request_timeout_answers_504(backends: Any, proxy_server: Any) -> None:
     slow = await backends("slow")
-    slow.delay = 2.0
+    slow.delay = 0.8
     routes = [
         {
             "name": "r",
