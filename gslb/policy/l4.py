@@ -24,6 +24,9 @@ class RealSpec(Model):
     address: IPAddress
     weight: int = Field(100, ge=0, le=65535, description="0 drains: no new flows, existing flows stay")
     health_check: ObjectName | None = None
+    port: int | None = Field(
+        None, ge=1, le=65535, description="L4 proxy mode only: the real's port (default: the VIP's port)"
+    )
 
 
 class VipSpec(Model):
@@ -37,6 +40,9 @@ class VipSpec(Model):
     )
     reals: tuple[RealSpec, ...] = Field(min_length=1, max_length=4096)
     maglev_table_size: int = Field(65537, ge=251, le=1_048_573, description="a prime, >= 100x reals")
+    proxy_protocol: bool = Field(
+        False, description="L4 proxy mode only: send a PROXY protocol v2 header to the reals"
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> VipSpec:
