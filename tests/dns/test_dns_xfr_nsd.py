@@ -109,26 +109,30 @@ async def primary_and_nsd(redis_server: Any, tmp_path: Path) -> Iterator[Any]:
         redis_server.url, policy_yaml([f"127.0.0.1:{nsd_port}"])
     )
     gslb, gslb_port = start_gslb_dns(redis_server.url, prefix, key_file(tmp_path / "keys.conf"))
-    nsd_dir = tmp_path / "nsd"
-    nsd_dir.mkdir()
-    assert NSD is not None
-    nsd = subprocess.Popen(
-        [NSD, "-d", "-c", str(nsd_conf(nsd_dir, nsd_port, gslb_port))],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    nsd: subprocess.Popen[str] | None = None
+    try:  # from here on gslb runs: whatever fails next, it is stopped
+        nsd_dir = tmp_path / "nsd"
+        nsd_dir.mkdir()
+        assert NSD is not None
+        nsd = subprocess.Popen(
+            [NSD, "-d", "-c", str(nsd_conf(nsd_dir, nsd_port, gslb_port))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         yield gslb_port, nsd_port, policy_store, nsd_dir / "nsd.log"
     finally:
-        nsd.terminate()
+        if nsd is not None:
+            nsd.terminate()
+            try:
+                nsd.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                nsd.kill()
+                nsd.wait(timeout=5)
         try:
-            nsd.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            nsd.kill()
-            nsd.wait(timeout=5)
-        stop_gslb_dns(gslb)
-        await store.close()
+            stop_gslb_dns(gslb)
+        finally:
+            await store.close()
 
 
 async def test_nsd_transfers_the_zone_and_follows_changes_after_notify(primary_and_nsd: Any) -> None:
