@@ -145,7 +145,8 @@ async def start_api_site(store: Any, listen: tuple[str, int], settings: Any, **a
 
 
 async def _api(args: argparse.Namespace) -> int:
-    from gslb.commands.node import parse_host_port, wait_for_stop
+    from gslb.commands.node import parse_host_port
+    from gslb.commands.processes import wait_for_stop
     from gslb.feed import SnapshotFeed
 
     listen = parse_host_port(args.listen)

@@ -94,7 +94,8 @@ def register(commands: argparse._SubParsersAction, add_store_options: Any) -> No
 
 
 async def _run_checker(args: argparse.Namespace) -> int:
-    from gslb.commands.node import parse_host_port, wait_for_stop
+    from gslb.commands.node import parse_host_port
+    from gslb.commands.processes import wait_for_stop
     from health.checker import Checker
     from health.metrics import HealthMetrics
 

@@ -7,11 +7,7 @@ the status endpoint, then the feed, then the store — and gives up after SHUTDO
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import signal
-import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,6 +17,7 @@ from aiohttp import web
 
 from gslb.commands.common import UserFacingError, opened_store
 from gslb.commands.policy_io import apply_yaml_text
+from gslb.commands.processes import run_event_loop, run_forked, wait_for_stop
 from gslb.commands.status_http import status_app
 from gslb.demo import DEMO_POLICY_YAML, DEMO_TENANT
 from gslb.settings import StoreSettings
@@ -65,9 +62,6 @@ def ensure_demo_geoip(data_dir: Path) -> Path:
     return path
 
 
-STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
-
-
 def run_workers(settings: NodeSettings) -> int:
     """Run `settings.workers` node processes sharing the DNS ports (SO_REUSEPORT); returns an exit code."""
     if settings.workers <= 1:
@@ -76,45 +70,11 @@ def run_workers(settings: NodeSettings) -> int:
         raise UserFacingError(
             "--workers above 1 needs --redis-url: the embedded store lives inside one process", 2
         )
-    children: list[int] = []
-    # Blocked across the forks: a stop signal must wait for the handlers (see wait_for_stop).
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    for index in range(settings.workers):
-        pid = os.fork()
-        if pid == 0:  # child: one full node, its own event loop and store connection
-            code = 1
-            try:
-                code = _run_loop(settings, worker=index)
-            finally:
-                os._exit(code)
-        children.append(pid)
-
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    worst = 0
-    for child in children:
-        _pid, status = os.waitpid(child, 0)
-        worst = max(worst, os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
-    return worst
+    return run_forked(settings.workers, lambda index: _run_loop(settings, worker=index))
 
 
 def _run_loop(settings: NodeSettings, *, worker: int) -> int:
-    coroutine = run_node(settings, worker=worker)
-    try:
-        import uvloop
-
-        return int(uvloop.run(coroutine))
-    except ImportError:  # uvloop is optional
-        return int(asyncio.run(coroutine))
-    except UserFacingError as exc:
-        print(f"gslb: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return run_event_loop(run_node(settings, worker=worker))
 
 
 async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
@@ -339,14 +299,3 @@ async def _start_checker(store: Any, health: Any, collectors: list[Any], followe
     await checker.start()
     collectors.append(HealthMetrics(checker))
     return checker
-
-
-async def wait_for_stop() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stop.set)
-    # Workers are forked with these signals blocked (run_workers): one that came during start-up
-    # is delivered now, to the handler above, instead of killing a half-started worker.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    await stop.wait()

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
 import os
-import signal
 import socket
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from gslb.commands.common import UserFacingError, opened_store, store_settings
 from gslb.commands.node import parse_host_port
+from gslb.commands.processes import run_event_loop, run_forked, wait_for_stop
 from gslb.settings import StoreSettings
 
 log = logging.getLogger("gslb.proxy")
@@ -133,52 +130,11 @@ def _run(args: argparse.Namespace) -> int:
         raise UserFacingError(
             "--workers above 1 needs --redis-url: the embedded store lives inside one process", 2
         )
-    children = []
-    for index in range(settings.workers):
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            # A stop that arrives while this worker still starts up is a clean stop, not a crash
-            # (the event loop installs its own handler once running).
-            signal.signal(signal.SIGTERM, _exit_cleanly)
-            signal.signal(signal.SIGINT, _exit_cleanly)
-            try:
-                code = _run_loop(settings, index)
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 0
-            finally:
-                os._exit(code)
-        children.append(pid)
-
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    worst = 0
-    for child in children:
-        _pid, status = os.waitpid(child, 0)
-        worst = max(worst, os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
-    return worst
-
-
-def _exit_cleanly(_signum: int, _frame: object) -> None:
-    raise SystemExit(0)
+    return run_forked(settings.workers, lambda index: _run_loop(settings, index))
 
 
 def _run_loop(settings: ProxyCommandSettings, worker: int) -> int:
-    coroutine = run_proxy(settings, worker=worker)
-    try:
-        import uvloop
-
-        return int(uvloop.run(coroutine))
-    except ImportError:
-        return int(asyncio.run(coroutine))
-    except UserFacingError as exc:
-        print(f"gslb: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return run_event_loop(run_proxy(settings, worker=worker))
 
 
 async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
@@ -249,7 +205,7 @@ async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
                     ) from None
             bound = ", ".join(f"{host}:{port}" for host, port in server.bound)
             print(f"gslb proxy serving on {bound}, {settings.store.describe()}", flush=True)
-            await _wait_for_stop()
+            await wait_for_stop()
             log.info("proxy worker %d draining", worker)
         finally:
             await server.close(settings.drain)
@@ -262,11 +218,3 @@ async def run_proxy(settings: ProxyCommandSettings, *, worker: int = 0) -> int:
             await reporter.stop()
             await source.stop()
     return 0
-
-
-async def _wait_for_stop() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
