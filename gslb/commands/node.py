@@ -106,7 +106,7 @@ async def run_node(settings: NodeSettings, *, worker: int = 0) -> int:
             query_log = None
             if settings.query_log is not None and settings.dns:
                 query_log = _open_query_log(settings.query_log)
-                await query_log.start()
+                query_log.start()
                 collectors.append(query_log)
             forwarder = None
             if settings.forward is not None and settings.dns:

@@ -13,18 +13,11 @@ A line: {"ts": "2026-11-28T08:45:01.123456Z", "client": "192.0.2.1", "transport"
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
-import os
-import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Final
 
 import dns.rcode
 import dns.rdatatype
@@ -33,17 +26,15 @@ from prometheus_client.registry import Collector
 
 from gslb.dns.message import Deferred, MalformedQuery, QueryInfo
 from gslb.dns.query import name_key, read_question
+from gslb.linelog import DEFAULT_FLUSH_INTERVAL, DEFAULT_MAX_PENDING, LineLog
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_PENDING: Final = 100_000
-DEFAULT_FLUSH_INTERVAL: Final = 0.2
 
 Pending = tuple[float, str, str, bytes, QueryInfo]
 
 
-class QueryLog(Collector):
-    """A bounded buffer of answered queries and the task that writes them to `path` ("-": stdout)."""
+class QueryLog(LineLog[Pending], Collector):
+    """The answered queries, written to `path` ("-": stdout) by a LineLog."""
 
     def __init__(
         self,
@@ -52,22 +43,9 @@ class QueryLog(Collector):
         max_pending: int = DEFAULT_MAX_PENDING,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
     ) -> None:
-        self.path = path
-        self.max_pending = max_pending
-        self.flush_interval = flush_interval
-        self.pending: deque[Pending] = deque()
-        self.dropped = 0
-        self.written = 0
-        self._fd: int | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def open(self) -> None:
-        """Open the file now, so a bad path is an error at start-up rather than a silent loss later."""
-        if self.path == "-":
-            self._fd = sys.stdout.fileno()
-            return
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        super().__init__(
+            path, _render, what="query log", max_pending=max_pending, flush_interval=flush_interval
+        )
 
     def record(self, packet: bytes, client_ip: str, transport: str, info: QueryInfo) -> None:
         """Called per query: append, or count the loss when the writer is behind."""
@@ -76,48 +54,6 @@ class QueryLog(Collector):
             pending.append((time.time(), client_ip, transport, packet, info))
         else:
             self.dropped += 1
-
-    async def start(self) -> None:
-        if self._fd is None:
-            self.open()
-        self._task = asyncio.create_task(self._run(), name="query-log")
-
-    async def close(self) -> None:
-        """Write what is pending, then stop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await asyncio.to_thread(self._write, self._take())
-        if self._fd is not None and self.path != "-":
-            os.close(self._fd)
-        self._fd = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
-            batch = self._take()
-            if batch:
-                try:
-                    await asyncio.to_thread(self._write, batch)
-                except OSError as exc:  # a full disk must not take DNS down: report and go on
-                    self.dropped += len(batch)
-                    log.error("query log %s: %s; %d queries not logged", self.path, exc, len(batch))
-
-    def _take(self) -> list[Pending]:
-        pending = self.pending
-        return [pending.popleft() for _ in range(len(pending))]
-
-    def _write(self, batch: list[Pending]) -> None:
-        if not batch or self._fd is None:
-            return
-        data = "".join(format_line(*item) for item in batch).encode()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        self.written += len(batch)
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         written = CounterMetricFamily("gslb_dns_query_log_written", "queries written to the query log")
@@ -147,6 +83,10 @@ class LoggedResponder:
         if info is not None:
             self._record(packet, client_ip, "tcp" if tcp else "udp", info)
         return result
+
+
+def _render(item: Pending) -> str:
+    return format_line(*item)
 
 
 def format_line(when: float, client_ip: str, transport: str, packet: bytes, info: QueryInfo) -> str:

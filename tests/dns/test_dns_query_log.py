@@ -48,7 +48,7 @@ def test_an_unparseable_question_is_logged_without_a_name() -> None:
 async def test_close_writes_what_is_pending(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     log = QueryLog(str(path), flush_interval=60)
-    await log.start()
+    log.start()
     log.record(query("www.example.com"), "192.0.2.1", "udp", QueryInfo("example.com.", 1, 0, None))
     await log.close()
     assert json.loads(path.read_text())["name"] == "www.example.com." and log.written == 1
