@@ -580,14 +580,20 @@ class Exchange:
         if self.connect_task is not None:
             self.connect_task.cancel()
             self.connect_task = None
-        conn = self.conn
-        if conn is not None:
-            self.conn = None
-            conn.exchange = None
-            conn.member.busy -= 1
-            conn.member.active -= 1
-            conn.close()
+        if self._drop_conn():
             self._wake_pending()
+
+    def _drop_conn(self) -> bool:
+        """Close the upstream connection in use, if any, and give back its member's counts."""
+        conn = self.conn
+        if conn is None:
+            return False
+        self.conn = None
+        conn.exchange = None
+        conn.member.busy -= 1
+        conn.member.active -= 1
+        conn.close()
+        return True
 
     def check(self, now: float) -> None:
         """Timeouts, from the periodic sweep."""
@@ -605,13 +611,7 @@ class Exchange:
                 self.connect_task = None
             self._upstream_failed("connect timeout", connect=True)
         elif self.phase == WAITING:
-            conn = self.conn
-            if conn is not None:
-                self.conn = None
-                conn.exchange = None
-                conn.member.busy -= 1
-                conn.member.active -= 1
-                conn.close()
+            if self._drop_conn():
                 self._wake_pending()
             if self.member is not None:
                 self.client.ctx.upstreams.record_result(
@@ -619,13 +619,7 @@ class Exchange:
                 )
             self._fail(504, "upstream did not answer in time")
         else:
-            conn = self.conn
-            if conn is not None:
-                self.conn = None
-                conn.exchange = None
-                conn.member.busy -= 1
-                conn.member.active -= 1
-                conn.close()
+            self._drop_conn()
             self._abort()
 
 
