@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from gslb.engine import Snapshot, compile_policy
 from gslb.engine.index import PolicyIndex, compile_index, recompile_index
@@ -24,6 +25,22 @@ log = logging.getLogger(__name__)
 
 HEALTH_KIND = "health"
 SnapshotListener = Callable[[Snapshot], Awaitable[None] | None]
+
+
+def parse_stored(doc: StoredDoc, ignored: dict[str, str], reader: str) -> Any | None:
+    """The spec of a stored policy document, or None when it does not parse (noted in `ignored`).
+
+    One bad document (written by an older or newer version) must not take a reader down: it is
+    logged, listed, and left out, and taken off the list once a good version arrives.
+    """
+    try:
+        spec = parse_document(doc.ref.kind, doc.body, doc=doc.ref.key)
+    except PolicyError as exc:
+        ignored[doc.ref.key] = str(exc)
+        log.error("%s ignores stored document %s: %s", reader, doc.ref.key, exc)
+        return None
+    ignored.pop(doc.ref.key, None)
+    return spec
 
 
 def health_state_is_up(body: Mapping[str, object]) -> bool:
@@ -128,15 +145,7 @@ class SnapshotFeed:
                 log.exception("snapshot listener failed")
 
     def _parse(self, doc: StoredDoc) -> object | None:
-        try:
-            spec = parse_document(doc.ref.kind, doc.body, doc=doc.ref.key)
-        except PolicyError as exc:
-            # One bad document (written by an older or newer version) must not take the node down.
-            self._ignored[doc.ref.key] = str(exc)
-            log.error("ignoring stored document %s: %s", doc.ref.key, exc)
-            return None
-        self._ignored.pop(doc.ref.key, None)
-        return spec
+        return parse_stored(doc, self._ignored, "the DNS node")
 
     def policy(self) -> PolicySet:
         """The parsed policy as an immutable PolicySet (a copy: O(all documents))."""

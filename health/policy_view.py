@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 
-from gslb.policy import PolicyError, PolicySet, parse_document
+from gslb.feed import parse_stored
+from gslb.policy import PolicySet
 from gslb.store import StoredDoc
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,7 @@ class PolicyView:
         self.ignored: dict[str, str] = {}
 
     def _parse(self, doc: StoredDoc) -> object | None:
-        try:
-            spec = parse_document(doc.ref.kind, doc.body, doc=doc.ref.key)
-        except PolicyError as exc:
-            self.ignored[doc.ref.key] = str(exc)
-            log.error("health checker ignores stored document %s: %s", doc.ref.key, exc)
-            return None
-        self.ignored.pop(doc.ref.key, None)
-        return spec
+        return parse_stored(doc, self.ignored, "the health checker")
 
     def reload(self, docs: Mapping[str, StoredDoc], revision: int) -> None:
         specs = {}

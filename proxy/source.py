@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gslb.policy import PolicyError, parse_document
+from gslb.feed import parse_stored
 from gslb.policy.l4 import VipSpec
 from gslb.policy.l7 import RouteSpec, UpstreamPoolSpec
 from gslb.store import DocRef, Follower, Put, Store, StoredDoc
@@ -114,15 +114,7 @@ class RouteSource:
         self._on_table(self.table)
 
     def _parse(self, doc: StoredDoc) -> Any:
-        try:
-            spec = parse_document(doc.ref.kind, doc.body, doc=doc.ref.key)
-        except PolicyError as exc:
-            # A document this version cannot read must not take the proxy down: route without it.
-            self.ignored[doc.ref.key] = str(exc)
-            log.error("ignoring stored document %s: %s", doc.ref.key, exc)
-            return None
-        self.ignored.pop(doc.ref.key, None)
-        return spec
+        return parse_stored(doc, self.ignored, "the proxy")  # routes without what it cannot read
 
 
 class OutlierReporter:
