@@ -12,10 +12,17 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from proxy.headers import IDEMPOTENT, PLAIN_CONNECTION, RESPONSE_DROP, connection_tokens, serialize
+from proxy.headers import (
+    IDEMPOTENT,
+    PLAIN_CONNECTION,
+    REASONS,
+    RESPONSE_DROP,
+    connection_tokens,
+    serialize,
+)
+from proxy.quick import QuickResponse
 from proxy.table import Route
 from proxy.upstream import Member, Pool
 from proxy.upstream_conn import UpstreamConnection
@@ -24,24 +31,6 @@ if TYPE_CHECKING:
     from proxy.http1 import ClientConnection
 
 log = logging.getLogger(__name__)
-
-REASONS = {status.value: status.phrase.encode() for status in HTTPStatus} | {
-    200: b"OK",
-    308: b"Permanent Redirect",
-    400: b"Bad Request",
-    404: b"Not Found",
-    408: b"Request Timeout",
-    413: b"Content Too Large",
-    414: b"URI Too Long",
-    429: b"Too Many Requests",
-    431: b"Request Header Fields Too Large",
-    417: b"Expectation Failed",
-    500: b"Internal Server Error",
-    501: b"Not Implemented",
-    502: b"Bad Gateway",
-    503: b"Service Unavailable",
-    504: b"Gateway Timeout",
-}
 
 # Phases, for timeouts and for deciding what a failure means.
 CONNECTING, WAITING, STREAMING, DONE = 0, 1, 2, 3
@@ -117,6 +106,7 @@ class Exchange:
         "pending",
         "phase",
         "pool",
+        "quick_ok",
         "replay",
         "request_complete",
         "request_framing",
@@ -182,6 +172,10 @@ class Exchange:
         self.waiting = False
         self.host = b""  # for the access log
         self.url = b""
+        # Whether a plain response may take the quick path (proxy.quick): nothing to rewrite in it.
+        self.quick_ok = not (
+            self.head_method or upgrade or http10 or route.has_response_rules or pool.spec.sticky_cookie
+        )
 
     # --- request side (called by the client connection) -----------------------------------------
 
@@ -421,6 +415,31 @@ class Exchange:
             upstream_keep_alive = conn.parser.should_keep_alive()
             conn.reset_parser()
             self.on_response_end(conn, keep_alive=upstream_keep_alive)
+
+    def take_quick(self, conn: UpstreamConnection, quick: QuickResponse) -> bool:
+        """A whole plain response (proxy.quick): forwarded as one write, unless this exchange needs
+        the full path for it (a status to retry on, a client connection to close)."""
+        status = quick.status
+        route = self.route
+        if (
+            self.phase != WAITING
+            or not (self.client_keep_alive and self.request_complete)
+            or status in route.spec.retries.on_status
+        ):
+            return False
+        ctx = self.client.ctx
+        member = self.member
+        assert member is not None
+        outlier = member.outlier
+        if status >= 500 or outlier.consecutive_5xx or outlier.consecutive_errors:
+            ctx.upstreams.record_result(self.pool, member, ctx.loop.time(), status=status, error=None)
+        self.status = status
+        self.phase = STREAMING
+        self.response_started = True
+        self.client.transport.write(quick.message)
+        self._release(conn, reuse=True)
+        self._finish()
+        return True
 
     def on_response_body(self, data: bytes) -> None:
         if self.phase != STREAMING:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 # RFC 9110 7.6.1: meaningful for one connection only, never forwarded (plus what Connection names).
 HOP_BY_HOP = frozenset(
     {
@@ -83,3 +85,23 @@ def forwarding_block(
         host,
         prior_forwarded + b", " + element if prior_forwarded else element,
     )
+
+
+# Reason phrases of the status lines we write (RFC 9110's names where http.HTTPStatus is older).
+REASONS = {status.value: status.phrase.encode() for status in HTTPStatus} | {
+    200: b"OK",
+    308: b"Permanent Redirect",
+    400: b"Bad Request",
+    404: b"Not Found",
+    408: b"Request Timeout",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
+    429: b"Too Many Requests",
+    431: b"Request Header Fields Too Large",
+    417: b"Expectation Failed",
+    500: b"Internal Server Error",
+    501: b"Not Implemented",
+    502: b"Bad Gateway",
+    503: b"Service Unavailable",
+    504: b"Gateway Timeout",
+}

@@ -28,9 +28,11 @@ from proxy.exchange import (
     local_response,
 )
 from proxy.headers import REQUEST_DROP, connection_tokens, forwarding_block
+from proxy.quick import QuickRequests
 
 if TYPE_CHECKING:
     from proxy.server import ProxyContext
+    from proxy.table import RouteTable
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +89,14 @@ class ClientConnection(asyncio.Protocol):
         "_hostname",
         "_in_head",
         "_lingering",
+        "_memo",
         "_queue",
         "_url",
         "ctx",
         "deadline",
         "parser",
         "peer",
+        "quick",
         "scheme",
         "transport",
         "tunnel",
@@ -103,6 +107,12 @@ class ClientConnection(asyncio.Protocol):
         self.scheme = scheme
         self.transport: Any = None
         self.parser = httptools.HttpRequestParser(self)
+        settings = ctx.settings
+        self.quick = QuickRequests(
+            max_target=settings.max_url_bytes,
+            max_fields=settings.max_headers,
+            max_head=settings.max_header_bytes,
+        )
         self.peer = ""
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -122,6 +132,8 @@ class ClientConnection(asyncio.Protocol):
         self._body_seen = 0
         self.deadline = 0.0
         self.tunnel: Any = None
+        # The last quick request's bytes, the route table it was decided under, and the decision.
+        self._memo: tuple[bytes, RouteTable, tuple[Any, ...]] | None = None
 
     # --- asyncio.Protocol -----------------------------------------------------------------------
 
@@ -142,6 +154,10 @@ class ClientConnection(asyncio.Protocol):
             return
         if self._closing:
             return  # refused: whatever follows is not parsed
+        # Between requests, with none in flight, the parser is at a message boundary: a whole plain
+        # request may skip it.
+        if self._active is None and self._current is None and not self._in_head and self._quick(data):
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -327,12 +343,7 @@ class ClientConnection(asyncio.Protocol):
                 raise Refuse(400, "invalid request target")
         if not host and not http10:
             raise Refuse(400, "missing Host header")
-        known = self._hostname
-        if known is not None and known[0] == host:
-            hostname = known[1]
-        else:
-            hostname = _hostname(host)
-            self._hostname = (host, hostname)
+        hostname = self._routing_name(host)
         query_at = url.find(b"?")
         path = url if query_at < 0 else url[:query_at]
         try:
@@ -378,11 +389,7 @@ class ClientConnection(asyncio.Protocol):
         if spec.rewrite_path is not None:
             target = route.rewrite(path_text).encode() + (url[query_at:] if query_at >= 0 else b"")
         if xff is None and forwarded is None:
-            # The usual case: the same client and host on every request of this connection.
-            cached = self._forwarding
-            if cached is None or cached[0] != host:
-                cached = self._forwarding = (host, forwarding_block(self.peer, self.scheme, host, None, None))
-            extra = cached[1]
+            extra = self._forwarding_for(host)
         else:
             extra = forwarding_block(self.peer, self.scheme, host, xff, forwarded)
         if framing == FRAMING_LENGTH:
@@ -415,6 +422,68 @@ class ClientConnection(asyncio.Protocol):
         exchange.host = host
         exchange.url = url
         return exchange
+
+    def _quick(self, data: bytes) -> bool:
+        """A whole plain request (proxy.quick) on a plain route, sent on without the parser; False
+        leaves everything as it was for the full path (nothing is counted or consumed before)."""
+        ctx = self.ctx
+        table = ctx.table
+        memo = self._memo
+        if memo is not None and memo[0] == data and memo[1] is table:
+            # The same bytes as this connection's previous request, under the same routes: the
+            # same parse and the same decisions (a client polling one URL sends nothing else).
+            route, pool, method, head, host, url = memo[2]
+        else:
+            quick = self.quick.take(data)
+            if quick is None:
+                return False
+            method, url, host, fields = quick
+            query_at = url.find(b"?")
+            path = url if query_at < 0 else url[:query_at]
+            path_text = path.decode("ascii")  # the quick grammar admits ASCII only
+            route = table.match(self._routing_name(host), path_text, method)
+            if route is None:
+                return False
+            spec = route.spec
+            if (
+                (spec.redirect_https and self.scheme == b"http")
+                or spec.rate_limit is not None
+                or route.has_request_rules
+            ):
+                return False
+            pool = ctx.upstreams.pools[route.pool.key]
+            if pool.affinity:
+                return False
+            target = url
+            if spec.rewrite_path is not None:
+                target = route.rewrite(path_text).encode() + (url[query_at:] if query_at >= 0 else b"")
+            head = method + b" " + target + b" HTTP/1.1\r\n" + fields + self._forwarding_for(host) + b"\r\n"
+            self._memo = (data, table, (route, pool, method, head, host, url))
+        self._url = url
+        exchange = Exchange(
+            self, route, pool, method, head, FRAMING_NONE, True, False, None, None, False, ctx.loop.time()
+        )
+        exchange.host = host
+        exchange.url = url
+        self._active = exchange
+        exchange.start()
+        return True
+
+    def _routing_name(self, host: bytes) -> str:
+        known = self._hostname
+        if known is not None and known[0] == host:
+            return known[1]
+        hostname = _hostname(host)
+        self._hostname = (host, hostname)
+        return hostname
+
+    def _forwarding_for(self, host: bytes) -> bytes:
+        """The forwarding fields when the client sent none: the same client and host on every
+        request of a connection, so built once per connection."""
+        cached = self._forwarding
+        if cached is None or cached[0] != host:
+            cached = self._forwarding = (host, forwarding_block(self.peer, self.scheme, host, None, None))
+        return cached[1]
 
     def _affinity(
         self, pool: Any, cookie: bytes | None, headers: list[tuple[bytes, bytes]]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
+from proxy.quick import QuickResponses
+
 if TYPE_CHECKING:
     from proxy.exchange import Exchange
     from proxy.upstream import Member
@@ -21,6 +23,7 @@ class UpstreamConnection(asyncio.Protocol):
         "idle_since",
         "member",
         "parser",
+        "quick",
         "received",
         "transport",
         "tunnel",
@@ -31,6 +34,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.member = member
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
+        self.quick = QuickResponses()
         self.exchange: Exchange | None = None
         self.closed = False
         self.idle_since = 0.0
@@ -52,7 +56,14 @@ class UpstreamConnection(asyncio.Protocol):
         if exchange is None:  # an idle connection must not speak: whatever it is, drop it
             self.close()
             return
-        self.received = True
+        if not self.received:
+            self.received = True
+            # The first bytes of this response: a whole plain response skips the parser (which is
+            # left untouched, at a message boundary).
+            if exchange.quick_ok:
+                quick = self.quick.take(data)
+                if quick is not None and exchange.take_quick(self, quick):
+                    return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
