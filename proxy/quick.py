@@ -133,6 +133,14 @@ class QuickRequests:
             return None
         if not self.validator.whole(data):
             return None
+        quick = self._read(data, method, space, line_end, end)
+        if quick is None:
+            # Valid, but not for the quick path: llhttp may refuse what follows some valid messages
+            # (anything after Connection: close), so the next buffer gets a fresh one.
+            self.validator.reset()
+        return quick
+
+    def _read(self, data: bytes, method: bytes, space: int, line_end: int, end: int) -> QuickRequest | None:
         low = data[line_end:].lower()
         names = _REQUEST_NAMES.findall(low)
         if names != [b"host"]:
@@ -152,7 +160,8 @@ class QuickRequests:
             end > 4 * self.max_fields and low.count(b"\n") - 2 > self.max_fields
         ):
             return None
-        host = _value(data, line_end + low.find(b"\nhost:") + 6)
+        host_at = line_end + low.find(b"\nhost:") + 6
+        host = data[host_at : data.find(b"\r", host_at)].lstrip(b" \t")  # as llhttp reads it
         if not host:
             return None
         return QuickRequest(method, target, host, data[line_end + 2 : end + 2])
@@ -184,6 +193,12 @@ class QuickResponses:
         validator = self.validator
         if not validator.whole(data):
             return None
+        quick = self._read(data)
+        if quick is None:
+            validator.reset()  # as for requests: a fresh parser after a message declined
+        return quick
+
+    def _read(self, data: bytes) -> QuickResponse | None:
         body_at = data.find(b"\r\n\r\n") + 4
         line_end = data.find(b"\r\n")
         low = data[line_end : body_at - 2].lower()
@@ -192,9 +207,7 @@ class QuickResponses:
             return None
         length = _value(low, length_at + 16)
         if not length.isdigit() or len(data) - body_at != int(length):
-            # Not the whole message: llhttp went on into a next one, so start it afresh.
-            validator.reset()
-            return None
+            return None  # not the whole message: llhttp went on into a next one
         status = int(data[9:12])
         status_line = STATUS_LINES.get(status)
         if status_line is None or status < 200 or status == 204 or status == 304:
