@@ -28,12 +28,19 @@ _REQUEST_NAMES = re.compile(
     rb"\n(host|connection|content-length|transfer-encoding|x-forwarded-for|x-forwarded-proto|"
     rb"x-forwarded-host|forwarded|upgrade|expect|keep-alive|te|trailer|proxy-[a-z-]*):"
 )
-# The response fields that need a look: Content-Length, Connection and Keep-Alive (both dropped
-# when plain); the other hop-by-hop fields send a response the full way.
-_RESPONSE_NAMES = re.compile(
+# A request line of a bodiless method with an origin-form target in the characters RFC 3986 allows
+# unescaped: stricter than llhttp, which accepts all of these (checked when the fields are known).
+_REQUEST_LINE = re.compile(rb"(GET|HEAD|DELETE|OPTIONS) (/[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*) HTTP/1\.1")
+# The response fields that need a look, with their values (trailing spaces included): Content-Length;
+# Connection and Keep-Alive, dropped when plain; the other hop-by-hop fields send a response the
+# full way.
+_RESPONSE_FIELDS = re.compile(
     rb"\n(content-length|connection|keep-alive|transfer-encoding|te|trailer|upgrade|proxy-[a-z-]*):"
+    rb"[ \t]*([^\r]*)",
+    re.IGNORECASE,
 )
-_BODILESS = frozenset((b"GET", b"HEAD", b"DELETE", b"OPTIONS"))
+# The two hop-by-hop response fields the quick path drops (with the CRLF before each).
+_DROPPED_RESPONSE_LINES = re.compile(rb"\r\n(?:connection|keep-alive):[^\r]*", re.IGNORECASE)
 
 # Our status lines (the reason phrases are ours, as on the full path).
 STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, reason) for status, reason in REASONS.items()}
@@ -94,26 +101,20 @@ def _value(data: bytes, at: int) -> bytes:
     return data[at : data.find(b"\r", at)].strip(b" \t")
 
 
-def _without_lines(data: bytes, start: int, cuts: list[int]) -> bytes:
-    """data[start:] without the field lines that begin just after the "\n" at each of `cuts`."""
-    parts = []
-    for at in sorted(cuts):
-        parts.append(data[start : at + 1])
-        start = data.find(b"\n", at + 1) + 1
-    parts.append(data[start:])
-    return b"".join(parts)
-
-
 class QuickRequests:
     """Bodiless requests of one client connection (call only at a message boundary)."""
 
-    __slots__ = ("max_fields", "max_head", "max_target", "validator")
+    __slots__ = ("fields", "max_fields", "max_head", "max_target", "validator")
 
     def __init__(self, *, max_target: int, max_fields: int, max_head: int) -> None:
         self.max_target = max_target
         self.max_fields = max_fields
         self.max_head = max_head
         self.validator = _Validator(request=True)
+        # The last taken request's field block (from the CRLF ending its request line), its Host
+        # and the fields to forward: a client sends the same fields with every request, and
+        # identical bytes read identically whatever request line precedes them.
+        self.fields: tuple[bytes, bytes, bytes] | None = None
 
     def take(self, data: bytes) -> QuickRequest | None:
         """`data` as exactly one whole bodiless HTTP/1.1 request with one Host, or None.
@@ -124,23 +125,27 @@ class QuickRequests:
         end = len(data) - 4
         if end > self.max_head or data.find(b"\r\n\r\n") != end:
             return None  # no whole head, or more than one (pipelined), or a body
-        space = data.find(b" ")
-        method = data[:space]
-        if method not in _BODILESS or data[space + 1] != 47:  # 47: "/", the origin form
-            return None
         line_end = data.find(b"\r\n")
-        if data[line_end - 9 : line_end] != b" HTTP/1.1":
+        line = _REQUEST_LINE.fullmatch(data, 0, line_end)
+        if line is None or (line_end > self.max_target and line.end(2) - line.start(2) > self.max_target):
             return None
+        known = self.fields
+        if known is not None and data.endswith(known[0]) and len(known[0]) == len(data) - line_end:
+            return QuickRequest(line.group(1), line.group(2), known[1], known[2])
         if not self.validator.whole(data):
             return None
-        quick = self._read(data, method, space, line_end, end)
+        quick = self._read(data, line.group(1), line.group(2), line_end, end)
         if quick is None:
             # Valid, but not for the quick path: llhttp may refuse what follows some valid messages
             # (anything after Connection: close), so the next buffer gets a fresh one.
             self.validator.reset()
+        else:
+            self.fields = (data[line_end:], quick.host, quick.fields)
         return quick
 
-    def _read(self, data: bytes, method: bytes, space: int, line_end: int, end: int) -> QuickRequest | None:
+    def _read(
+        self, data: bytes, method: bytes, target: bytes, line_end: int, end: int
+    ) -> QuickRequest | None:
         low = data[line_end:].lower()
         names = _REQUEST_NAMES.findall(low)
         if names != [b"host"]:
@@ -154,11 +159,8 @@ class QuickRequests:
             data = data[: cut + 1] + data[data.find(b"\n", cut + 1) + 1 :]
             low = data[line_end:].lower()
             end = len(data) - 4
-        target = data[space + 1 : line_end - 9]
-        # Cheap bounds first: a field line takes at least 4 bytes, the target is in the head.
-        if (end > self.max_target and len(target) > self.max_target) or (
-            end > 4 * self.max_fields and low.count(b"\n") - 2 > self.max_fields
-        ):
+        # A field line takes at least 4 bytes: count them only when there could be too many.
+        if end > 4 * self.max_fields and low.count(b"\n") - 2 > self.max_fields:
             return None
         host_at = line_end + low.find(b"\nhost:") + 6
         host = data[host_at : data.find(b"\r", host_at)].lstrip(b" \t")  # as llhttp reads it
@@ -200,34 +202,32 @@ class QuickResponses:
 
     def _read(self, data: bytes) -> QuickResponse | None:
         body_at = data.find(b"\r\n\r\n") + 4
-        line_end = data.find(b"\r\n")
-        low = data[line_end : body_at - 2].lower()
-        length_at = low.find(b"\ncontent-length:")
-        if length_at < 0:
-            return None
-        length = _value(low, length_at + 16)
-        if not length.isdigit() or len(data) - body_at != int(length):
-            return None  # not the whole message: llhttp went on into a next one
+        length = -1
+        plain = True
+        for name, value in _RESPONSE_FIELDS.findall(data, 12, body_at - 2):
+            name = name.lower()
+            if name == b"content-length":
+                value = value.rstrip(b" \t")
+                if length >= 0 or not value.isdigit():
+                    return None
+                length = int(value)
+            elif name == b"keep-alive" or (
+                name == b"connection" and value.rstrip(b" \t").lower() == b"keep-alive"
+            ):
+                plain = False
+            else:
+                return None  # close, a list naming more hop-by-hop fields, or another of them
+        if length != len(data) - body_at:
+            return None  # no length (so no quick framing), or not exactly the whole message
         status = int(data[9:12])
         status_line = STATUS_LINES.get(status)
         if status_line is None or status < 200 or status == 204 or status == 304:
             return None
-        cuts = []
-        for name in _RESPONSE_NAMES.findall(low):
-            if name == b"connection":
-                at = low.find(b"\nconnection:")
-                if _value(low, at + 12) != b"keep-alive":
-                    return None  # close, or a list naming more hop-by-hop fields
-            elif name == b"keep-alive":
-                at = low.find(b"\nkeep-alive:")
-            elif name == b"content-length":
-                continue
-            else:
-                return None
-            if line_end + at in cuts:
-                return None  # the same field twice
-            cuts.append(line_end + at)
+        line_end = data.find(b"\r\n", 9)
         head = data[:body_at]
-        sent = status_line + _without_lines(head, line_end + 2, cuts)
+        if plain:
+            sent = status_line + data[line_end + 2 : body_at]
+        else:
+            sent = status_line + _DROPPED_RESPONSE_LINES.sub(b"", data[line_end:body_at])[2:]
         self.last = (head, len(data) - body_at, status, sent)
         return QuickResponse(status, sent + data[body_at:])

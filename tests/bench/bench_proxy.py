@@ -1,13 +1,19 @@
 """Benchmark: `gslb proxy` against nginx and HAProxy as equivalent reverse proxies, measured with wrk.
 
 Run: tests/bench/run_proxy.sh (installs wrk, nginx and haproxy), or python tests/bench/bench_proxy.py
-[--seconds 10 --connections 64 --proxies gslb,nginx,haproxy]
+[--seconds 10 --connections 64 --proxies gslb,nginx,haproxy --vary --python PATH]
 
 Every proxy forwards `Host: bench.example` requests to the same backend (an nginx answering a
 19-byte body) over keep-alive upstream connections, adds X-Forwarded-For, and keeps client
 connections alive. Each proxy runs with one worker pinned to core 1; wrk (one thread) and the
 backend share core 0. The backend alone is measured too: it bounds what any proxy can reach here.
 Everything listens on loopback on free ports; every process is stopped at the end, also on failure.
+
+wrk sends the same request again and again, and the backend gives the same answer (its Date aside):
+the case gslb's per-connection memos (proxy.quick) are made for. `--vary` gives every request its
+own path, which the backend echoes in a header, so neither memo ever hits: the figure for traffic
+that never repeats. `--python` runs gslb on another interpreter (a PGO build such as Debian's
+/usr/bin/python3, in a venv with gslb installed), since the interpreter's own build counts.
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ events {{ worker_connections 4096; }}
 http {{
   access_log off;
   keepalive_requests 10000000;
-  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "hello from backend\\n"; }} }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ add_header X-Path $request_uri; return 200 "hello from backend\\n"; }}
+  }}
 }}
 """
 
@@ -177,10 +186,22 @@ class Result:
     per_cpu_second: float | None = None  # requests per CPU-second of the proxy: throughput per core
 
 
-def wrk(port: int, seconds: int, connections: int, pid: int | None = None) -> Result:
+# Every request its own path (--vary): wrk's per-thread counter, so no two requests are alike.
+VARY_SCRIPT = """\
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/item/" .. n)
+end
+"""
+
+
+def wrk(
+    port: int, seconds: int, connections: int, pid: int | None = None, script: Path | None = None
+) -> Result:
     argv = [
         "taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-        "-H", f"Host: {HOST}", f"http://127.0.0.1:{port}/",
+        "-H", f"Host: {HOST}", *(["-s", str(script)] if script else []), f"http://127.0.0.1:{port}/",
     ]  # fmt: skip
     before = tree_cpu(pid) if pid is not None else 0.0
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
@@ -202,6 +223,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--proxies", default="gslb,nginx,haproxy")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument("--vary", action="store_true", help="every request a different path (no memo hits)")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter gslb runs on")
     args = parser.parse_args()
     wanted = args.proxies.split(",")
     for tool in ("wrk", "nginx", "taskset") + (("haproxy",) if "haproxy" in wanted else ()):
@@ -209,6 +232,10 @@ def main() -> int:
             print(f"{tool} is not installed: run tests/bench/run_proxy.sh", file=sys.stderr)
             return 1
     tmp = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
+    script = None
+    if args.vary:
+        script = tmp / "vary.lua"
+        script.write_text(VARY_SCRIPT)
     processes: list[Process] = []
     results: list[Result] = []
     try:
@@ -231,10 +258,10 @@ def main() -> int:
                 (tmp / "policy.yaml").write_text(POLICY.format(backend=backend_port, host=HOST))
                 env = {**os.environ, "PYTHONPATH": str(ROOT)}
                 subprocess.run(
-                    [sys.executable, "-m", "gslb", "-q", "import", str(tmp / "policy.yaml"), "--data-dir", str(data)],  # noqa: E501
+                    [args.python, "-m", "gslb", "-q", "import", str(tmp / "policy.yaml"), "--data-dir", str(data)],  # noqa: E501
                     check=True, env=env, capture_output=True,
                 )  # fmt: skip
-                argv = [sys.executable, "-m", "gslb", "-q", "proxy", "--data-dir", str(data),
+                argv = [args.python, "-m", "gslb", "-q", "proxy", "--data-dir", str(data),
                         "--listen", f"127.0.0.1:{port}"]  # fmt: skip
                 proc = Process(name, argv, port, tmp / "gslb.log", PROXY_CORE, env)
             elif name == "nginx":
@@ -261,10 +288,10 @@ def main() -> int:
         # alike; each proxy's median round is reported.
         runs: dict[str, list[Result]] = {name: [] for name in ["backend alone", *wanted]}
         for _ in range(args.rounds):
-            runs["backend alone"].append(wrk(backend_port, args.seconds, args.connections))
+            runs["backend alone"].append(wrk(backend_port, args.seconds, args.connections, script=script))
             for name, proc in zip(wanted, processes[1:], strict=True):
                 assert proc.proc is not None
-                runs[name].append(wrk(ports[name], args.seconds, args.connections, proc.proc.pid))
+                runs[name].append(wrk(ports[name], args.seconds, args.connections, proc.proc.pid, script))
         for name, found in runs.items():
             found.sort(key=lambda result: result.rps)
             median = found[len(found) // 2]
@@ -275,9 +302,14 @@ def main() -> int:
         for proc in reversed(processes):
             proc.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+    version = subprocess.run(
+        [args.python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
+    ).stdout.strip()
     print(
         f"\nkeep-alive GET, small response, {args.connections} connections, {args.seconds} s, proxy on core "
-        f"{PROXY_CORE}, wrk + backend on core {CLIENT_CORE}\n"
+        f"{PROXY_CORE}, wrk + backend on core {CLIENT_CORE}; "
+        f"{'every request a different path' if args.vary else 'the same request every time'}; "
+        f"gslb on {args.python} (Python {version})\n"
     )
     print(f"{'':16}{'req/s':>12}{'req/cpu-s':>12}{'p50':>10}{'p75':>10}{'p90':>10}{'p99':>10}  errors")
     for result in results:

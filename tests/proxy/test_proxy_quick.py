@@ -67,9 +67,9 @@ def fields_of(block: bytes) -> list[tuple[bytes, bytes]]:
     return found
 
 
-def check_request(data: bytes) -> Any:
+def check_request(data: bytes, takes: QuickRequests | None = None) -> Any:
     """The quick reading of `data` agrees with the full parser's (when there is one)."""
-    quick = QuickRequests(**LIMITS).take(data)
+    quick = (takes or QuickRequests(**LIMITS)).take(data)
     if quick is None:
         return None
     full = full_request(data)
@@ -156,6 +156,21 @@ def test_everything_unusual_is_declined() -> None:
         assert QuickRequests(**LIMITS).take(data) is None, why
 
 
+def test_the_remembered_fields_serve_only_the_same_fields_under_a_valid_request_line() -> None:
+    takes = QuickRequests(**LIMITS)
+    fields = b"Host: h\r\nAccept: */*\r\n\r\n"
+    assert check_request(b"GET /a HTTP/1.1\r\n" + fields, takes) is not None
+    quick = check_request(b"DELETE /b?c HTTP/1.1\r\n" + fields, takes)
+    assert quick is not None and (quick.method, quick.target, quick.host) == (b"DELETE", b"/b?c", b"h")
+    for line in (b"GET /a b HTTP/1.1", b"GET /\x7f HTTP/1.1", b"POST /a HTTP/1.1", b"GET /a HTTP/1.0",
+                 b"GET http://h/ HTTP/1.1", b"GET /a  HTTP/1.1", b"GET /a HTTP/1.1 "):  # fmt: skip
+        assert takes.take(line + b"\r\n" + fields) is None, line
+    # Other fields are read afresh (and remembered in their turn).
+    quick = check_request(b"GET /a HTTP/1.1\r\nHost: other\r\n\r\n", takes)
+    assert quick is not None and quick.host == b"other"
+    assert takes.take(b"GET /a HTTP/1.1\r\nHost: other\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n") is None
+
+
 def test_requests_over_a_limit_are_left_to_the_full_parser_to_refuse() -> None:
     takes = QuickRequests(max_target=16, max_fields=3, max_head=200)
     assert takes.take(b"GET /" + b"a" * 16 + b" HTTP/1.1\r\nHost: h\r\n\r\n") is None
@@ -209,9 +224,12 @@ _VALUES = _mostly(
 def test_quick_requests_read_as_the_full_parser(
     method: bytes, target: bytes, host: bytes, fields: list[tuple[bytes, bytes]], version: bytes, tail: bytes
 ) -> None:
-    head = method + b" " + target + b" " + version + b"\r\n" + host
-    data = head + b"".join(name + b": " + value + b"\r\n" for name, value in fields) + b"\r\n" + tail
-    check_request(data)
+    block = host + b"".join(name + b": " + value + b"\r\n" for name, value in fields) + b"\r\n" + tail
+    check_request(method + b" " + target + b" " + version + b"\r\n" + block)
+    # After a plain request with the same fields (remembered when taken), the fuzzed request line.
+    takes = QuickRequests(**LIMITS)
+    check_request(b"GET / HTTP/1.1\r\n" + block, takes)
+    check_request(method + b" " + target + b" " + version + b"\r\n" + block, takes)
 
 
 _TOKEN = st.text(
@@ -255,9 +273,14 @@ def test_every_plain_request_is_taken_and_read_as_the_full_parser(
         fields.append((b"Connection", keep_alive))
     block = b"".join(name + b": " + value + b"\r\n" for name, value in fields)
     data = method + b" " + target + b" HTTP/1.1\r\n" + block + b"\r\n"
-    quick = check_request(data)
+    takes = QuickRequests(**LIMITS)
+    quick = check_request(data, takes)
     assert quick is not None, data
     assert quick.host == host
+    # Another request line before the same fields: read from the remembered fields.
+    other = b"HEAD " + target + b"x HTTP/1.1\r\n" + block + b"\r\n"
+    quick = check_request(other, takes)
+    assert quick is not None and quick.method == b"HEAD" and quick.target == target + b"x"
 
 
 @given(
