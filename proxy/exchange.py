@@ -478,7 +478,7 @@ class Exchange:
         member.active -= 1
         self.phase = DONE
         self.conn = None
-        client.start_tunnel(conn, rest, b"".join(self.pending))
+        client.start_tunnel(conn, rest, b"".join(self.pending), self.route.spec.timeouts.tunnel_idle)
         self.pending = []
         self.client.ctx.metrics.request_done(self, self.client.ctx.loop.time())
 

@@ -100,6 +100,8 @@ class ClientConnection(asyncio.Protocol):
         "scheme",
         "transport",
         "tunnel",
+        "tunnel_idle",
+        "tunnel_traffic",
     )
 
     def __init__(self, ctx: ProxyContext, scheme: bytes = b"http") -> None:
@@ -132,6 +134,8 @@ class ClientConnection(asyncio.Protocol):
         self._body_seen = 0
         self.deadline = 0.0
         self.tunnel: Any = None
+        self.tunnel_idle = 0.0  # the route's timeouts.tunnel_idle, once upgraded
+        self.tunnel_traffic = False  # a byte passed either way since the last sweep
         # The last quick request's bytes, the route table it was decided under, and the decision.
         self._memo: tuple[bytes, RouteTable, tuple[Any, ...]] | None = None
 
@@ -150,6 +154,7 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.tunnel is not None:
+            self.tunnel_traffic = True
             self.tunnel.write(data)
             return
         if self._closing:
@@ -618,7 +623,16 @@ class ClientConnection(asyncio.Protocol):
             active.check(now)
             if self._active is None or not self._in_head:
                 return
-        if self.tunnel is not None or now < self.deadline:
+        if self.tunnel is not None:
+            # Traffic is only flagged as it passes (no clock per chunk): the sweep moves the deadline.
+            if self.tunnel_traffic:
+                self.tunnel_traffic = False
+                self.deadline = now + self.tunnel_idle
+            elif now >= self.deadline:
+                self._closing = True
+                self.transport.close()  # silent both ways too long: its upstream side closes too
+            return
+        if now < self.deadline:
             return
         if self._in_head:
             self._refuse(408, "request head not received in time")
@@ -630,9 +644,12 @@ class ClientConnection(asyncio.Protocol):
 
     # --- WebSocket and other upgrades -----------------------------------------------------------
 
-    def start_tunnel(self, upstream: Any, from_upstream: bytes, from_client: bytes) -> None:
+    def start_tunnel(self, upstream: Any, from_upstream: bytes, from_client: bytes, idle: float) -> None:
         self.tunnel = upstream
         upstream.tunnel = self
+        self.tunnel_idle = idle
+        self.tunnel_traffic = False
+        self.deadline = self.ctx.loop.time() + idle
         self._active = self._current = None
         if from_upstream:
             self.transport.write(from_upstream)

@@ -50,6 +50,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.tunnel is not None:
+            self.tunnel.tunnel_traffic = True
             self.tunnel.write(data)
             return
         exchange = self.exchange

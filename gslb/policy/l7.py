@@ -32,6 +32,12 @@ class TimeoutsSpec(Model):
     connect: float = Field(5.0, gt=0, le=300, description="seconds to connect to an upstream member")
     request: float = Field(60.0, gt=0, le=3600, description="seconds until the response headers")
     idle: float = Field(60.0, gt=0, le=86400, description="seconds without a byte either way, mid-exchange")
+    tunnel_idle: float = Field(
+        3600.0,
+        gt=0,
+        le=7 * 86400,
+        description="seconds without a byte either way on a WebSocket (upgraded) connection",
+    )
 
 
 class RetrySpec(Model):

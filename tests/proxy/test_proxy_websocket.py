@@ -58,3 +58,32 @@ async def test_websocket_echo_through_the_proxy(backends: Any, proxy_server: Any
             break
         await asyncio.sleep(0.02)
     assert not any(conn.tunnel for conn in server.ctx.connections)
+
+
+async def test_a_silent_websocket_is_closed_after_its_tunnel_idle_timeout(
+    backends: Any, proxy_server: Any
+) -> None:
+    backend = await backends("ws", extra=lambda app: app.router.add_get("/ws", echo))
+    routes = [{"name": "r", "hosts": ["h.test"], "upstream": "u", "timeouts": {"tunnel_idle": 0.4}}]
+    server = await proxy_server(table(routes, [{"name": "u", "members": members(backend)}]))
+    port = server.bound[0][1]
+    loop = asyncio.get_running_loop()
+    url = f"http://127.0.0.1:{port}/ws"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, headers={"Host": "h.test"}) as ws:
+        # Traffic every 0.15 s keeps it open well past the timeout...
+        for index in range(8):
+            await asyncio.sleep(0.15)
+            await ws.send_str(f"ping {index}")
+            assert (await ws.receive_str()).startswith(f"echo ping {index}")
+        # ...silence closes it (within a sweep tick of 0.05 s): the proxy cuts both sides.
+        silent_since = loop.time()
+        message = await ws.receive(timeout=5)
+        closed_after = loop.time() - silent_since
+        assert message.type in (WSMsgType.CLOSED, WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR)
+        assert 0.35 <= closed_after < 2.0, closed_after
+    assert server.ctx is not None
+    for _ in range(50):
+        if not any(conn.tunnel for conn in server.ctx.connections):
+            break
+        await asyncio.sleep(0.02)
+    assert not any(conn.tunnel for conn in server.ctx.connections)
