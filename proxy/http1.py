@@ -28,7 +28,7 @@ from proxy.exchange import (
     local_response,
 )
 from proxy.headers import REQUEST_DROP, connection_tokens, forwarding_block
-from proxy.quick import QuickRequests
+from proxy.quick import REMEMBER_MAX, QuickRequests
 
 if TYPE_CHECKING:
     from proxy.server import ProxyContext
@@ -463,7 +463,8 @@ class ClientConnection(asyncio.Protocol):
             if spec.rewrite_path is not None:
                 target = route.rewrite(path_text).encode() + (url[query_at:] if query_at >= 0 else b"")
             head = method + b" " + target + b" HTTP/1.1\r\n" + fields + self._forwarding_for(host) + b"\r\n"
-            self._memo = (data, table, (route, pool, method, head, host, url))
+            if len(data) < REMEMBER_MAX:
+                self._memo = (data, table, (route, pool, method, head, host, url))
         self._url = url
         exchange = Exchange(
             self, route, pool, method, head, FRAMING_NONE, True, False, None, None, False, ctx.loop.time()
@@ -473,6 +474,11 @@ class ClientConnection(asyncio.Protocol):
         self._active = exchange
         exchange.start()
         return True
+
+    def forget(self) -> None:
+        """Drop the remembered decision (the route table changed: it would never match again, and
+        it would keep the old table alive as long as this connection idles)."""
+        self._memo = None
 
     def _routing_name(self, host: bytes) -> str:
         known = self._hostname

@@ -43,6 +43,10 @@ _RESPONSE_FIELDS = re.compile(
 _DROPPED_RESPONSE_LINES = re.compile(rb"\r\n(?:connection|keep-alive):[^\r]*", re.IGNORECASE)
 
 # Our status lines (the reason phrases are ours, as on the full path).
+# What a connection remembers is bounded: heads larger than this are read afresh every time (a
+# remembered head is kept per connection, and connections can be many).
+REMEMBER_MAX = 4096
+
 STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, reason) for status, reason in REASONS.items()}
 
 
@@ -140,7 +144,8 @@ class QuickRequests:
             # (anything after Connection: close), so the next buffer gets a fresh one.
             self.validator.reset()
         else:
-            self.fields = (data[line_end:], quick.host, quick.fields)
+            if end - line_end < REMEMBER_MAX:
+                self.fields = (data[line_end:], quick.host, quick.fields)
         return quick
 
     def _read(
@@ -229,5 +234,6 @@ class QuickResponses:
             sent = status_line + data[line_end + 2 : body_at]
         else:
             sent = status_line + _DROPPED_RESPONSE_LINES.sub(b"", data[line_end:body_at])[2:]
-        self.last = (head, len(data) - body_at, status, sent)
+        if body_at < REMEMBER_MAX:
+            self.last = (head, len(data) - body_at, status, sent)
         return QuickResponse(status, sent + data[body_at:])

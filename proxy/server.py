@@ -86,6 +86,8 @@ class ProxyServer:
         self._table = table
         if self.ctx is not None:
             self.ctx.table = table
+            for conn in self.ctx.connections:
+                conn.forget()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from proxy.headers import HOP_BY_HOP
-from proxy.quick import QuickRequests, QuickResponses
+from proxy.quick import REMEMBER_MAX, QuickRequests, QuickResponses
 
 LIMITS = {"max_target": 8 * 1024, "max_fields": 100, "max_head": 32 * 1024}
 
@@ -169,6 +169,16 @@ def test_the_remembered_fields_serve_only_the_same_fields_under_a_valid_request_
     quick = check_request(b"GET /a HTTP/1.1\r\nHost: other\r\n\r\n", takes)
     assert quick is not None and quick.host == b"other"
     assert takes.take(b"GET /a HTTP/1.1\r\nHost: other\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n") is None
+
+
+def test_what_a_connection_remembers_is_bounded() -> None:
+    big = b"X-Big: " + b"a" * REMEMBER_MAX + b"\r\n"
+    requests = QuickRequests(**LIMITS)
+    assert check_request(b"GET / HTTP/1.1\r\nHost: h\r\n" + big + b"\r\n", requests) is not None
+    assert requests.fields is None  # taken, not remembered
+    responses = QuickResponses()
+    assert check_response(b"HTTP/1.1 200 OK\r\n" + big + b"Content-Length: 2\r\n\r\nhi", responses)
+    assert responses.last is None
 
 
 def test_requests_over_a_limit_are_left_to_the_full_parser_to_refuse() -> None:

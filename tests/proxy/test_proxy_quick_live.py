@@ -23,6 +23,8 @@ async def test_a_remembered_request_follows_a_reload(backends: Any, proxy_server
             assert status == 200 and b'"backend": "first"' in body
         # The route now names the other pool: the same bytes on the same connection go there.
         server.set_table(table([{"name": "r", "hosts": ["h.test"], "upstream": "two"}], pools))
+        # Forgotten at once (not kept, with the old table, by connections that stay idle).
+        assert all(conn._memo is None for conn in server.ctx.connections)
         for _ in range(3):
             writer.write(request)
             status, _, body = await read_response(reader)
