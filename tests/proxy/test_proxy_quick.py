@@ -38,19 +38,10 @@ class Collect:
         self.complete += 1
 
 
-def full_request(data: bytes) -> tuple[Collect, Any] | None:
+def full_parse(data: bytes, kind: Any) -> tuple[Collect, Any] | None:
+    """`data` through a full httptools parser of `kind` (request or response), or None if refused."""
     collect = Collect()
-    parser = httptools.HttpRequestParser(collect)
-    try:
-        parser.feed_data(data)
-    except (httptools.HttpParserError, httptools.HttpParserUpgrade):
-        return None
-    return collect, parser
-
-
-def full_response(data: bytes) -> tuple[Collect, Any] | None:
-    collect = Collect()
-    parser = httptools.HttpResponseParser(collect)
+    parser = kind(collect)
     try:
         parser.feed_data(data)
     except (httptools.HttpParserError, httptools.HttpParserUpgrade):
@@ -72,7 +63,7 @@ def check_request(data: bytes, takes: QuickRequests | None = None) -> Any:
     quick = (takes or QuickRequests(**LIMITS)).take(data)
     if quick is None:
         return None
-    full = full_request(data)
+    full = full_parse(data, httptools.HttpRequestParser)
     assert full is not None, f"quick took what the full parser refuses: {data!r}"
     collect, parser = full
     assert collect.complete == 1 and collect.body == b""
@@ -91,12 +82,12 @@ def check_response(data: bytes, takes: QuickResponses | None = None) -> Any:
     quick = (takes or QuickResponses()).take(data)
     if quick is None:
         return None
-    full = full_response(data)
+    full = full_parse(data, httptools.HttpResponseParser)
     assert full is not None, f"quick took what the full parser refuses: {data!r}"
     collect, parser = full
     assert collect.complete == 1
     assert parser.get_status_code() == quick.status
-    sent = full_response(quick.message)
+    sent = full_parse(quick.message, httptools.HttpResponseParser)
     assert sent is not None, f"the quick path sent an invalid message: {quick.message!r}"
     sent_collect, sent_parser = sent
     assert sent_collect.complete == 1 and sent_parser.get_status_code() == quick.status

@@ -6,7 +6,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from proxy.server import ProxyServer
 from tests.proxy.conftest import RawBackend, members, read_response, table
+
+
+async def proxy_to(raw: RawBackend, proxy_server: Any) -> ProxyServer:
+    """A proxy whose one route (host h.test) leads to the raw backend."""
+    server: ProxyServer = await proxy_server(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
+            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
+        )
+    )
+    return server
 
 
 async def test_a_remembered_request_follows_a_reload(backends: Any, proxy_server: Any) -> None:
@@ -52,12 +64,7 @@ async def test_responses_with_the_same_head_shape_keep_their_own_bytes(proxy_ser
         return b"HTTP/1.1 200 OK\r\nX-Count: same\r\nContent-Length: 4\r\n\r\n" + tag
 
     raw = await RawBackend(respond).start()
-    server = await proxy_server(
-        table(
-            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
-            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
-        )
-    )
+    server = await proxy_to(raw, proxy_server)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.bound[0][1])
     try:
         seen = []
@@ -85,12 +92,7 @@ async def test_quick_and_full_paths_forward_the_same_request(proxy_server: Any) 
     raw = await RawBackend(
         lambda head: b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"
     ).start()
-    server = await proxy_server(
-        table(
-            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
-            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
-        )
-    )
+    server = await proxy_to(raw, proxy_server)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.bound[0][1])
     try:
         answers = []
@@ -124,12 +126,7 @@ async def test_quick_requests_to_an_upstream_that_closes_after_each_answer(proxy
     raw = await RawBackend(
         lambda head: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", close=True
     ).start()  # closes every connection after one answer, without saying so
-    server = await proxy_server(
-        table(
-            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
-            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
-        )
-    )
+    server = await proxy_to(raw, proxy_server)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.bound[0][1])
     try:
         for _ in range(4):
