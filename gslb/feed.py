@@ -105,9 +105,10 @@ class SnapshotFeed:
                 with gc_paused():
                     self.index, self.health = self._parse_all(self._follower.take_docs())
                 snapshot = compile_index(self.index, self.health, revision=revision)
+                self.index.tracking = True  # from now on, changes are noted for patching
             else:
                 full = False
-                zones, health_only = self._apply(self._follower.docs, changed)
+                zones, health_only, patchable = self._apply(self._follower.docs, changed)
                 snapshot = recompile_index(
                     self.snapshot,
                     self.index,
@@ -115,6 +116,7 @@ class SnapshotFeed:
                     zones=zones | health_only,
                     revision=revision,
                     keep_serial=health_only,
+                    names=patchable,
                 )
             self.snapshot = snapshot
             self.snapshot_time = time.time()
@@ -164,10 +166,14 @@ class SnapshotFeed:
                 index.put(key, spec)
         return index, health
 
-    def _apply(self, docs: Mapping[str, StoredDoc], changed: Collection[str]) -> tuple[set[str], set[str]]:
+    def _apply(
+        self, docs: Mapping[str, StoredDoc], changed: Collection[str]
+    ) -> tuple[set[str], set[str], dict[str, set[str]]]:
         """Update policy and health for the changed keys; return the zones to recompile: those whose
         content changed, and those whose answers only health (or checks, tenants) changed, which
-        keep their SOA serial (what a zone transfer carries did not change)."""
+        keep their SOA serial (what a zone transfer carries did not change); and, of the first,
+        those where only some names' record sets changed (nothing about health), with the names:
+        those can be patched name by name."""
         index = self.index
         zones: set[str] = set()
         health_tenants: set[str] = set()  # checks or tenants changed: their zones' answers may differ
@@ -189,14 +195,19 @@ class SnapshotFeed:
             zones |= index.put(key, new) if new is not None else index.delete(key)
             if kind in ("check", "tenant"):
                 health_tenants.add(name.split("/", 1)[0])
-        health_only: set[str] = set()
+        health_touched: set[str] = set()
         if health_keys:
             # Only the zones whose dynamic answers looked these states up (not every zone of the
             # tenant): a health flip in a tenant with a million static names recompiles one zone.
-            health_only |= self.snapshot.zones_depending_on(health_keys)
+            health_touched |= self.snapshot.zones_depending_on(health_keys)
         if health_tenants:
-            health_only |= index.zones_of_tenants(health_tenants)
-        return zones, health_only - zones
+            health_touched |= index.zones_of_tenants(health_tenants)
+        patchable = {
+            zone: names
+            for zone, names in index.take_changes().items()
+            if names is not None and zone not in health_touched
+        }
+        return zones, health_touched - zones, patchable
 
 
 _POLICY_KINDS = frozenset({"tenant", "zone", "rrset", "check", "vip", "upstream", "route", "anycast"})

@@ -11,21 +11,24 @@ Not thread-safe and not shared: one owner mutates it between compiles.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple, cast
 
 from gslb.engine.health_view import HealthView
 from gslb.engine.memo import CompileMemo
 from gslb.engine.snapshot import Snapshot, ZoneSnapshot
-from gslb.engine.zone import compile_zone
+from gslb.engine.zone import compile_zone, patch_zone
 from gslb.policy.bulk import gc_paused
 from gslb.policy.policyset import PolicySet
-from gslb.policy.records import AnyRecordSet, record_set_class
+from gslb.policy.records import SUPPORTED_TYPES, AnyRecordSet, record_set_class
 from gslb.policy.tenancy import ZoneSpec
 
 __all__ = ["PolicyIndex", "StaticRecord", "compile_index", "recompile_index"]
 
 _PLAIN_FIELDS = frozenset({"zone", "name", "ttl", "type", "values", "dynamic"})
+# A change of more names than this recompiles the zone whole: patching costs per name (every type
+# looked up), compiling per record set, and past this many the difference no longer matters.
+PATCH_MAX_NAMES = 1000
 
 
 class StaticRecord(NamedTuple):
@@ -64,6 +67,11 @@ class PolicyIndex:
         # zone name -> store key ("rrset:example.com./www/A") -> record set (StaticRecord or model)
         self.records: dict[str, dict[str, Any]] = {}
         self.record_sets = 0
+        # What changed since `take_changes`, for `recompile_index` to patch rather than rebuild:
+        # zone -> record names changed, or None when the zone changed beyond single names (its
+        # settings, an SOA or NS record set). Off while a whole policy loads (it would only grow).
+        self.tracking = False
+        self._changes: dict[str, set[str] | None] = {}
 
     def put(self, key: str, spec: Any) -> set[str]:
         """Add or replace a document; the zones whose answers it can change."""
@@ -73,32 +81,65 @@ class PolicyIndex:
             self.records.setdefault(spec.zone, {})[key] = _compact(spec)
             self.record_sets += 1
             touched.add(spec.zone)
+            if self.tracking:
+                self._note(spec.zone, spec.name, spec.type)
             return touched
         self.specs[key] = spec
         if kind == "zone":
             self.zones[spec.name] = spec
             touched.add(spec.name)
+            if self.tracking:
+                self._changes[spec.name] = None
         return touched
 
     def delete(self, key: str) -> set[str]:
         """Remove a document if present; the zones whose answers that can change."""
         kind, _, name = key.partition(":")
         if kind == "rrset":
-            zone = name.partition("/")[0]  # record set names are "zone/name/TYPE"
+            zone, _, rest = name.partition("/")  # record set names are "zone/name/TYPE"
             in_zone = self.records.get(zone)
             if in_zone is None or in_zone.pop(key, None) is None:
                 return set()
             if not in_zone:
                 del self.records[zone]
             self.record_sets -= 1
+            if self.tracking:
+                record_name, _, rdtype = rest.rpartition("/")
+                self._note(zone, record_name, rdtype)
             return {zone}
         old = self.specs.pop(key, None)
         if old is None:
             return set()
         if kind == "zone":
             self.zones.pop(old.name, None)
+            if self.tracking:
+                self._changes[old.name] = None
             return {old.name}
         return set()
+
+    def _note(self, zone: str, name: str, rdtype: str) -> None:
+        changes = self._changes
+        if rdtype in ("SOA", "NS"):  # the apex, cuts and glue: beyond one node
+            changes[zone] = None
+        elif zone not in changes:
+            changes[zone] = {name}
+        else:
+            names = changes[zone]
+            if names is not None:
+                names.add(name)
+
+    def take_changes(self) -> dict[str, set[str] | None]:
+        """The changes noted since the last call (see `tracking`), and forget them."""
+        changes, self._changes = self._changes, {}
+        return changes
+
+    def records_at(self, zone: str, name: str) -> list[Any]:
+        """The record sets at one name of a zone (every type)."""
+        in_zone = self.records.get(zone)
+        if not in_zone:
+            return []
+        prefix = f"rrset:{zone}/{name}/"
+        return [record for rdtype in SUPPORTED_TYPES if (record := in_zone.get(prefix + rdtype)) is not None]
 
     def zones_of_tenants(self, tenants: Collection[str]) -> set[str]:
         return {name for name, zone in self.zones.items() if zone.tenant in tenants}
@@ -131,12 +172,17 @@ def recompile_index(
     zones: Collection[str],
     revision: int,
     keep_serial: Collection[str] = (),
+    names: Mapping[str, Collection[str]] | None = None,
 ) -> Snapshot:
     """`previous` with the named zones rebuilt, zones gone from `index` dropped, new ones built, and
     every other zone shared by reference (so it keeps its SOA serial: secondaries transfer only
     zones that really changed). Zones in `keep_serial` (rebuilt only because health changed) keep
     their serial too: health changes the answers, not what a zone transfer carries
-    (`gslb.engine.transfer`), and a new serial per flap would have every secondary transfer again."""
+    (`gslb.engine.transfer`), and a new serial per flap would have every secondary transfer again.
+
+    Zones in `names` (zone -> the record names that changed, nothing else about them: not their
+    health, settings, SOA or NS) are patched, one node per name (`patch_zone`), when the change
+    stays within those nodes; else compiled whole."""
     with gc_paused():
         memo = CompileMemo()
         compiled: dict[str, ZoneSnapshot] = {}
@@ -144,7 +190,26 @@ def recompile_index(
             kept = previous.zones.get(name)
             if kept is None or name in zones:
                 serial = kept.serial if kept is not None and name in keep_serial else revision
-                compiled[name] = compile_zone(spec, _records(index, name), health, serial=serial, memo=memo)
+                patched = None
+                changed = names.get(name) if names is not None and kept is not None else None
+                if (
+                    kept is not None
+                    and changed is not None
+                    and name not in keep_serial
+                    and len(changed) <= PATCH_MAX_NAMES
+                ):
+                    patched = patch_zone(
+                        kept,
+                        spec,
+                        changed,
+                        lambda record_name, zone=name: index.records_at(zone, record_name),  # type: ignore[misc]
+                        health,
+                        serial=serial,
+                        memo=memo,
+                    )
+                compiled[name] = patched or compile_zone(
+                    spec, _records(index, name), health, serial=serial, memo=memo
+                )
             else:
                 compiled[name] = kept
     return Snapshot(revision, compiled)

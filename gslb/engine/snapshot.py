@@ -119,6 +119,8 @@ class ZoneSnapshot:
     delegations: Mapping[str, Referral] = field(repr=False)  # cuts below the apex, by owner name
     wildcards: frozenset[str] = field(repr=False)  # owners of wildcard nodes ("*.example.com.")
     health_keys: frozenset[str] = field(repr=False)  # health states this zone's dynamic answers depend on
+    # names NS records point at (absolute): their addresses are glue, so a change there is not local
+    ns_targets: frozenset[str] = field(default=frozenset(), repr=False)
 
     def delegation_for(self, qname: str) -> Referral | None:
         """The zone cut at or above `qname` (a name in this zone), closest to the apex; None if none."""

@@ -8,11 +8,11 @@ answers down with it.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from gslb.engine.dynamic import compile_dynamic
+from gslb.engine.dynamic import DynamicAnswer, compile_dynamic
 from gslb.engine.health_view import HealthView
 from gslb.engine.memo import CompileMemo
 from gslb.engine.rdata import encode_soa_value, record_rdatas
@@ -21,7 +21,7 @@ from gslb.engine.wire import CLASS_IN, QUESTION_POINTER, RDTYPE, rdtype_code, rr
 from gslb.policy.records import APEX, DYNAMIC_TYPES, AnyRecordSet, SoaValue
 from gslb.policy.tenancy import ZoneSpec
 
-__all__ = ["compile_zone", "static_answer"]
+__all__ = ["compile_zone", "patch_zone", "static_answer"]
 
 SERIAL_MODULUS = 2**32
 _A = RDTYPE["A"]
@@ -107,6 +107,24 @@ def _referral(
     return Referral(owner, owner_wire, ns_wire, ns.count, b"".join(glue), len(glue))
 
 
+def _compile_record(
+    record: Any, apex: str, default_ttl: int, tenant: str, health: HealthView, memo: CompileMemo
+) -> tuple[str, Answer | None]:
+    """One record set (not an SOA): its owner name and answer (None: nothing it can answer)."""
+    rdtype: str = record.type
+    name = record.name
+    owner = apex if name == APEX else f"{name}.{apex}"
+    ttl = default_ttl if record.ttl is None else record.ttl
+    # Only some classes have the field; getattr on the others raises inside pydantic (slow).
+    dynamic = record.dynamic if rdtype in DYNAMIC_TYPES else None
+    if dynamic is not None:
+        return owner, compile_dynamic(
+            rdtype, dynamic, values=record.values, ttl=ttl, tenant=tenant, health=health, memo=memo
+        )
+    rdatas = record_rdatas(record, memo)
+    return owner, (static_answer(rdtype_code(rdtype), ttl, rdatas, memo) if rdatas else None)
+
+
 def compile_zone(
     zone: ZoneSpec,
     records: Iterable[AnyRecordSet],
@@ -127,33 +145,15 @@ def compile_zone(
     soa_record = None
     for record in records:
         rdtype: str = record.type  # type: ignore[attr-defined]
-        name = record.name
-        owner = apex if name == APEX else f"{name}.{apex}"
-        ttl = default_ttl if record.ttl is None else record.ttl
         if rdtype == "SOA":
-            if name == APEX:
+            if record.name == APEX:
                 soa_record = record
             continue
-        # Only some classes have the field; getattr on the others raises inside pydantic (slow).
-        dynamic = record.dynamic if rdtype in DYNAMIC_TYPES else None  # type: ignore[attr-defined]
-        answer: Answer | None
-        if dynamic is not None:
-            answer = compile_dynamic(
-                rdtype,
-                dynamic,
-                values=record.values,  # type: ignore[attr-defined]
-                ttl=ttl,
-                tenant=tenant,
-                health=health,
-                memo=memo,
-            )
-            if answer is not None:
-                health_keys |= answer.health_keys
-        else:
-            rdatas = record_rdatas(record, memo)
-            answer = static_answer(rdtype_code(rdtype), ttl, rdatas, memo) if rdatas else None
+        owner, answer = _compile_record(record, apex, default_ttl, tenant, health, memo)
         if answer is None:
             continue
+        if isinstance(answer, DynamicAnswer):
+            health_keys |= answer.health_keys
         at_owner = rrsets.get(owner)
         if at_owner is None:
             at_owner = rrsets[owner] = {}
@@ -163,7 +163,6 @@ def compile_zone(
 
     soa, zone_serial, minimum = _soa(zone, soa_record, ns_targets.get(apex, ()), serial, memo)
     rrsets.setdefault(apex, {})[_SOA] = soa
-    negative_ttl = min(soa.ttl, minimum)
     apex_wire = memo.name(apex)
 
     referrals = {}
@@ -186,24 +185,122 @@ def compile_zone(
         default_ttl=default_ttl,
         serial=zone_serial,
         soa=soa,
-        negative_ttl=negative_ttl,
-        negative_soa_wire=rr_with_owner(apex_wire, _SOA, negative_ttl, soa.rdatas[0]),
+        negative_ttl=min(soa.ttl, minimum),
+        negative_soa_wire=rr_with_owner(apex_wire, _SOA, min(soa.ttl, minimum), soa.rdatas[0]),
         apex_ns=apex_ns,
         nodes=nodes,
         delegations=referrals,
         wildcards=wildcards,
         health_keys=frozenset(health_keys),
+        ns_targets=frozenset(target for targets in ns_targets.values() for target in targets),
+    )
+
+
+def patch_zone(
+    previous: ZoneSnapshot,
+    zone: ZoneSpec,
+    names: Collection[str],
+    records_at: Callable[[str], Iterable[Any]],
+    health: HealthView,
+    *,
+    serial: int,
+    memo: CompileMemo | None = None,
+) -> ZoneSnapshot | None:
+    """`previous` with the nodes of the record names in `names` ("www", "@") rebuilt from
+    `records_at(name)` (the record sets there now), plus the apex (whose SOA carries the new
+    serial); every other node shared by reference. A change to one name of a zone of a million
+    costs that name, not the zone.
+
+    None when the change reaches beyond its own node, for the caller to compile the zone whole: an
+    SOA or NS record set (the apex, cuts and their glue), a name at or below a cut, a name some NS
+    record points at (glue), a name that lost all its answers (which empty non-terminals remain
+    is a question about the whole zone), or other zone settings. `previous` must have been
+    compiled with the same health view: a zone whose answers health changed is compiled whole.
+    """
+    apex = zone.name
+    if apex != previous.name or zone.tenant != previous.tenant or zone.ttl != previous.default_ttl:
+        return None
+    memo = CompileMemo() if memo is None else memo
+    serial %= SERIAL_MODULUS
+    tenant = zone.tenant
+    default_ttl = zone.ttl
+    nodes = dict(previous.nodes)
+    health_keys = set(previous.health_keys)  # a superset is safe: it only decides what to recompile
+    added: list[str] = []
+    for name in names:
+        if name == APEX:
+            continue  # rebuilt below in any case
+        owner = f"{name}.{apex}"
+        if owner in previous.ns_targets or previous.delegation_for(owner) is not None:
+            return None
+        answers: dict[int, Answer] = {}
+        for record in records_at(name):
+            if record.type in ("SOA", "NS"):
+                return None
+            _, answer = _compile_record(record, apex, default_ttl, tenant, health, memo)
+            if answer is not None:
+                answers[answer.rdtype] = answer
+                if isinstance(answer, DynamicAnswer):
+                    health_keys |= answer.health_keys
+        old = nodes.get(owner)
+        if not answers:
+            if old is not None and old is not _EMPTY_NODE:
+                return None
+            continue
+        nodes[owner] = Node(answers)
+        if old is None:
+            added.append(owner)
+    apex_answers: dict[int, Answer] = {}
+    soa_record = None
+    apex_ns_targets: tuple[str, ...] = ()
+    for record in records_at(APEX):
+        if record.type == "SOA":
+            soa_record = record
+            continue
+        _, answer = _compile_record(record, apex, default_ttl, tenant, health, memo)
+        if answer is not None:
+            apex_answers[answer.rdtype] = answer
+            if isinstance(answer, DynamicAnswer):
+                health_keys |= answer.health_keys
+        if record.type == "NS":
+            apex_ns_targets = record.values
+    soa, zone_serial, minimum = _soa(zone, soa_record, apex_ns_targets, serial, memo)
+    apex_answers[_SOA] = soa
+    nodes[apex] = Node(apex_answers)
+    for owner in added:
+        _add_empty_non_terminals_above(nodes, owner, apex)
+    wildcards = previous.wildcards
+    if any(owner.startswith("*.") for owner in added):
+        wildcards = wildcards | {owner for owner in added if owner.startswith("*.")}
+    return ZoneSnapshot(
+        name=apex,
+        tenant=tenant,
+        default_ttl=default_ttl,
+        serial=zone_serial,
+        soa=soa,
+        negative_ttl=min(soa.ttl, minimum),
+        negative_soa_wire=rr_with_owner(memo.name(apex), _SOA, min(soa.ttl, minimum), soa.rdatas[0]),
+        apex_ns=previous.apex_ns,
+        nodes=nodes,
+        delegations=previous.delegations,
+        wildcards=wildcards,
+        health_keys=frozenset(health_keys),
+        ns_targets=previous.ns_targets,
     )
 
 
 def _add_empty_non_terminals(nodes: dict[str, Node], apex: str) -> None:
     # A name with nothing of its own but names below it exists (NODATA, not NXDOMAIN), and it stops
     # wildcards above it from matching below it (RFC 4592 section 2.2.2).
-    suffix_len = len(apex)
     for owner in list(nodes):
-        name = owner
-        while len(name) > suffix_len:
-            name = name[name.find(".") + 1 :]
-            if name in nodes:
-                break
-            nodes[name] = _EMPTY_NODE
+        _add_empty_non_terminals_above(nodes, owner, apex)
+
+
+def _add_empty_non_terminals_above(nodes: dict[str, Node], owner: str, apex: str) -> None:
+    suffix_len = len(apex)
+    name = owner
+    while len(name) > suffix_len:
+        name = name[name.find(".") + 1 :]
+        if name in nodes:
+            break
+        nodes[name] = _EMPTY_NODE

@@ -138,3 +138,67 @@ async def test_policy_store_refuses_invalid_and_stale_writes(stores: Any) -> Non
     with pytest.raises(ConflictError):
         await policy_store.apply([www("192.0.2.3")], expected={key: first})
     assert (await writer.get(DocRef.parse(key))).body["values"] == ["192.0.2.2"]  # type: ignore[union-attr]
+
+
+async def test_a_record_change_patches_its_node_and_a_health_change_beside_it_compiles_whole(
+    stores: Any,
+) -> None:
+    """One name changed: the other nodes of the zone are the same objects (patched, not rebuilt).
+    A record change and a health change in one commit: the zone is compiled whole, so dynamic
+    answers elsewhere in it see the new health."""
+    writer, node = stores
+    policy_store = PolicyStore(writer)
+    app = parse_document(
+        "rrset",
+        {
+            "zone": "example.com.",
+            "name": "app",
+            "type": "A",
+            "dynamic": {
+                "pools": {
+                    "main": {
+                        "values": [{"value": "192.0.2.10", "health_check": "web"}],
+                        "fallback": "backup",
+                    },
+                    "backup": {"values": [{"value": "198.51.100.10"}]},
+                },
+                "rules": [{"pool": "main"}],
+            },
+        },
+    )
+    mail = parse_document(
+        "rrset", {"zone": "example.com.", "name": "mail", "type": "A", "values": ["192.0.2.25"]}
+    )
+    await policy_store.apply(
+        [parse_document(kind, body) for kind, body in BASE] + [www("192.0.2.1"), app, mail]
+    )
+    feed = SnapshotFeed(node, block_ms=500)
+    await feed.start()
+    try:
+        before = feed.snapshot.zones["example.com."]
+        await feed.wait_for(await policy_store.apply([www("192.0.2.2")]), timeout=2)
+        after = feed.snapshot.zones["example.com."]
+        assert answer_of(feed) == bytes([192, 0, 2, 2]) and after.serial > before.serial
+        assert after.nodes["mail.example.com."] is before.nodes["mail.example.com."]
+        assert after.nodes["app.example.com."] is before.nodes["app.example.com."]
+        # Health and a record of the same zone in one commit.
+        revision = await writer.commit(
+            [
+                Put(DocRef("health", "acme/web/192.0.2.10"), "acme", {"state": "down"}),
+                Put(DocRef("rrset", "example.com./www/A"), "acme", {"zone": "example.com.", "name": "www",
+                                                                    "type": "A", "values": ["192.0.2.3"]}),
+            ]
+        )  # fmt: skip
+        await feed.wait_for(revision, timeout=2)
+        zone = feed.snapshot.zones["example.com."]
+        assert answer_of(feed) == bytes([192, 0, 2, 3])
+        assert zone.nodes["mail.example.com."] is not after.nodes["mail.example.com."]  # compiled whole
+        app_answer = zone.nodes["app.example.com."].rrsets[dns.rdatatype.A]
+        from ipaddress import ip_address
+
+        from gslb.engine import ClientContext, select
+
+        client = ClientContext(ip_address("192.0.2.99"), None, 32)
+        assert select(app_answer, client, 1).pool == "backup"  # type: ignore[arg-type]
+    finally:
+        await feed.stop()
