@@ -4,8 +4,12 @@ protocol v2 header.
 
 A VIP listens on its own address and port (the address must be configured on this machine); its
 reals are chosen by smooth weighted round robin among those up (store health; weight 0 drains:
-no new connections). A real that refuses the connection is skipped for the next one. Reloads
-change reals in place; a removed VIP stops listening while its open connections carry on.
+no new connections). A real that refuses the connection (or does not accept it in time) is
+skipped for the next one, and after `EJECT_AFTER` such failures in a row it is ejected, as the L7
+tier ejects outliers: left out for `EJECT_BASE` seconds, doubling with each ejection up to
+`EJECT_MAX`, never more than half of a VIP's reals at once, and ignored when every real left is
+ejected. Reloads change reals in place (keeping their ejection); a removed VIP stops listening
+while its open connections carry on.
 """
 
 from __future__ import annotations
@@ -19,11 +23,15 @@ from dataclasses import dataclass
 from gslb.engine.health_view import member_health_key
 from gslb.policy.l4 import VipSpec
 from proxy.balance import SmoothWeighted
+from proxy.limits import OutlierState
 from proxy.proxy_protocol import proxy_v2_header
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0
+EJECT_AFTER = 3  # connect failures in a row
+EJECT_BASE = 10.0  # seconds, doubled with each ejection in a row
+EJECT_MAX = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +79,53 @@ class _Vip:
         self.config = config
         self.picker = SmoothWeighted(len(config.reals))
         self.connections = 0
+        self.outliers: dict[tuple[str, int], OutlierState] = {}  # passive health, by real address
 
-    def pick(self, exclude: set[int]) -> int | None:
+    def reconfigure(self, config: VipConfig) -> None:
+        self.config = config
+        self.picker = SmoothWeighted(len(config.reals))
+        kept = {(real.address, real.port) for real in config.reals}
+        self.outliers = {key: state for key, state in self.outliers.items() if key in kept}
+
+    def pick(self, exclude: set[int], now: float) -> int | None:
         reals = self.config.reals
+        candidates = [index not in exclude and real.weight > 0 for index, real in enumerate(reals)]
+        healthy = [ok and real.healthy for ok, real in zip(candidates, reals, strict=True)]
+        outliers = self.outliers
         usable = [
-            index not in exclude and real.weight > 0 and real.healthy for index, real in enumerate(reals)
+            ok and not ((state := outliers.get((real.address, real.port))) and state.ejected(now))
+            for ok, real in zip(healthy, reals, strict=True)
         ]
-        if not any(usable):  # every real down: try those with weight regardless (fail open, as DNS)
-            usable = [index not in exclude and real.weight > 0 for index, real in enumerate(reals)]
-        return self.picker.pick(reals, usable, None)
+        # Every real left ejected: ejection yields to health. Every real down: try those with weight
+        # regardless (fail open, as DNS).
+        for choice in (usable, healthy, candidates):
+            if any(choice):
+                return self.picker.pick(reals, choice, None)
+        return None
+
+    def connected(self, real: RealConfig, now: float) -> None:
+        state = self.outliers.get((real.address, real.port))
+        if state is not None:
+            state.success()
+            state.forgive(now, EJECT_BASE)
+
+    def failed(self, real: RealConfig, now: float) -> None:
+        state = self.outliers.setdefault((real.address, real.port), OutlierState())
+        state.forgive(now, EJECT_BASE)
+        if not state.connect_error(EJECT_AFTER) or state.ejected(now):
+            return
+        ejected = sum(1 for other in self.outliers.values() if other.ejected(now))
+        if ejected + 1 > len(self.config.reals) // 2:
+            return  # at most half of the reals ejected at once
+        seconds = state.eject(now, EJECT_BASE, EJECT_MAX)
+        log.warning(
+            "VIP %s: real %s:%d ejected for %.0f s after %d failed connections in a row",
+            self.config.key,
+            real.address,
+            real.port,
+            seconds,
+            EJECT_AFTER,
+        )
 
 
 class _Relay(asyncio.Protocol):
@@ -152,7 +198,7 @@ class _Client(_Relay):
         tried: set[int] = set()
         assert self.transport is not None
         while True:
-            index = vip.pick(tried)
+            index = vip.pick(tried, loop.time())
             if index is None:
                 log.warning("VIP %s: no real accepted the connection", vip.config.key)
                 self.transport.abort()
@@ -163,6 +209,7 @@ class _Client(_Relay):
                 async with asyncio.timeout(CONNECT_TIMEOUT):
                     transport, upstream = await loop.create_connection(_Relay, real.address, real.port)
             except (OSError, TimeoutError) as exc:
+                vip.failed(real, loop.time())
                 log.info(
                     "VIP %s: real %s:%d failed (%s); trying another",
                     vip.config.key,
@@ -171,6 +218,7 @@ class _Client(_Relay):
                     exc,
                 )
                 continue
+            vip.connected(real, loop.time())
             break
         if self.transport.is_closing():
             transport.close()
@@ -209,8 +257,7 @@ class L4Proxy:
             vip = self.vips.get(key)
             if vip is not None and (vip.config.address, vip.config.port) == (config.address, config.port):
                 if vip.config != config:
-                    vip.config = config
-                    vip.picker = SmoothWeighted(len(config.reals))
+                    vip.reconfigure(config)
                 continue
             if key in self.servers:
                 self.servers.pop(key).close()

@@ -119,6 +119,49 @@ async def test_l4_relays_with_proxy_protocol_failover_and_drain() -> None:
         await proxy.close()
 
 
+async def test_l4_ejects_a_real_that_keeps_refusing(caplog: Any) -> None:
+    """Three refused connections in a row: the real is left out (no more attempts, so no more
+    failovers), never more than half of the reals, and not when it is the last one left."""
+    one, two = await Real("one").start(), await Real("two").start()
+    dead = free_port()
+    port = free_port()
+    proxy = L4Proxy()
+    reals = [
+        {"address": "127.0.0.1", "port": one.port},
+        {"address": "127.0.0.1", "port": dead},
+        {"address": "127.0.0.1", "port": two.port},
+    ]
+    caplog.set_level("INFO", logger="proxy.l4")
+    try:
+        await proxy.update(compile_vips([vip(port, reals)], {}))
+        answers = [(await talk(port, f"n{i}")).split()[0] for i in range(30)]
+        assert set(answers) == {"one", "two"}  # every connection served, by a live real
+        tried_dead = [r for r in caplog.records if f":{dead} failed" in r.getMessage()]
+        assert len(tried_dead) == 3, [r.getMessage() for r in tried_dead]
+        assert any(f"127.0.0.1:{dead} ejected for 10 s" in r.getMessage() for r in caplog.records)
+        # A reload that keeps the real keeps its ejection.
+        await proxy.update(compile_vips([vip(port, [*reals, {"address": "127.0.0.2", "port": 1}])], {}))
+        await proxy.update(compile_vips([vip(port, reals)], {}))
+        assert {(await talk(port)).split()[0] for _ in range(6)} == {"one", "two"}
+        assert len([r for r in caplog.records if f":{dead} failed" in r.getMessage()]) == 3
+    finally:
+        await proxy.close()
+    # The only real left, refusing: tried every time (nothing else to send to), never ejected.
+    caplog.clear()
+    proxy = L4Proxy()
+    try:
+        await proxy.update(compile_vips([vip(port, [{"address": "127.0.0.1", "port": dead}])], {}))
+        for _ in range(5):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert await asyncio.wait_for(reader.read(), 3) == b""  # closed: no real accepted
+            writer.close()
+        messages = [r.getMessage() for r in caplog.records]
+        assert len([m for m in messages if f":{dead} failed" in m]) == 5
+        assert not any("ejected" in m for m in messages)
+    finally:
+        await proxy.close()
+
+
 async def test_l4_vips_follow_the_store(redis_server: Any) -> None:
     one, two = await Real("one").start(), await Real("two").start()
     port = free_port()
