@@ -11,9 +11,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gslb.store import Follower, Store
+from gslb.store import Follower, Store, StoredDoc
 from health.fsm import MemberState, ProbeResult, advance, warm_state
-from health.policy_view import PolicyView
+from health.policy_view import PolicyView, wanted
 from health.probes.base import ProbeOutcome
 from health.quorum import Vote
 from health.scheduler import Prober, Scheduler
@@ -60,6 +60,11 @@ async def stop_task(task: asyncio.Task[None], timeout: float = 5.0) -> None:
         log.error("health task %s had failed", task.get_name(), exc_info=task.exception())
 
 
+def _reads(doc: StoredDoc) -> bool:
+    """The documents a checker reads: what to probe, the health states and manual disables."""
+    return doc.ref.kind in (HEALTH_KIND, ADMIN_KIND) or wanted(doc)
+
+
 class Checker:
     def __init__(
         self,
@@ -73,7 +78,9 @@ class Checker:
         self.settings = settings
         self._store = store
         self._own_follower = follower is None
-        self._follower = follower if follower is not None else Follower(store, block_ms=1000)
+        # Its own mirror holds only what the checker reads: a node's million static record sets
+        # would otherwise be held a second time in a process that also serves DNS.
+        self._follower = follower if follower is not None else Follower(store, block_ms=1000, keep=_reads)
         self._view = PolicyView()
         self.writer = VoteWriter(
             store,

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 PROBE_KINDS = frozenset({"zone", "rrset", "check", "vip", "upstream"})
 
 
-def _wanted(doc: StoredDoc) -> bool:
+def wanted(doc: StoredDoc) -> bool:
+    """Whether a document can say what to probe (the only kinds this view parses)."""
     return doc.ref.kind in PROBE_KINDS and (doc.ref.kind != "rrset" or "dynamic" in doc.body)
 
 
@@ -30,7 +31,7 @@ class PolicyView:
     def reload(self, docs: Mapping[str, StoredDoc], revision: int) -> None:
         specs = {}
         for key, doc in docs.items():
-            if _wanted(doc) and (spec := self._parse(doc)) is not None:
+            if wanted(doc) and (spec := self._parse(doc)) is not None:
                 specs[key] = spec
         self.policy = PolicySet(specs, revision)
 
@@ -43,7 +44,7 @@ class PolicyView:
         for key in relevant:
             specs.pop(key, None)
             doc = docs.get(key)
-            if doc is not None and _wanted(doc) and (spec := self._parse(doc)) is not None:
+            if doc is not None and wanted(doc) and (spec := self._parse(doc)) is not None:
                 specs[key] = spec
         self.policy = PolicySet(specs, revision)
         return True

@@ -44,14 +44,24 @@ class Follower:
     """
 
     def __init__(
-        self, store: Store, *, block_ms: int = 1000, read_count: int = READ_COUNT, retain_docs: bool = True
+        self,
+        store: Store,
+        *,
+        block_ms: int = 1000,
+        read_count: int = READ_COUNT,
+        retain_docs: bool = True,
+        keep: Callable[[StoredDoc], bool] | None = None,
     ) -> None:
+        """`keep`: which documents the mirror holds (None: all). A consumer that needs a few kinds
+        says so and does not carry the rest (a million static record sets, say); listeners still
+        hear of every changed key, and a key not kept reads as absent."""
         if block_ms < 1:
             raise ValueError("block_ms must be at least 1 (0 would block forever and stall stop())")
         self._store = store
         self._block_ms = block_ms
         self._read_count = read_count
         self._retain_docs = retain_docs
+        self._keep = keep
         self._docs: MutableMapping[str, StoredDoc] = {}
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
@@ -232,7 +242,11 @@ class Follower:
                 if change.op == "delete" or change.body is None:
                     self._docs.pop(key, None)
                 else:
-                    self._docs[key] = StoredDoc(change.ref, change.tenant, entry.rev, change.body)
+                    doc = StoredDoc(change.ref, change.tenant, entry.rev, change.body)
+                    if self._keep is None or self._keep(doc):
+                        self._docs[key] = doc
+                    else:
+                        self._docs.pop(key, None)  # no longer of interest (a record set made static)
             self.rev = entry.rev
             self.commit_id = entry.commit_id
         if self.rev != start_rev:
@@ -247,6 +261,15 @@ class Follower:
     async def _reload(self) -> None:
         dump = await self._store.load_all()
         self._docs = dump.docs  # decoded as read (EncodedDocs): never all at once for the feed
+        if self._keep is not None:
+            keep = self._keep
+            kept: dict[str, StoredDoc] = {}
+            docs = dump.docs
+            while docs:
+                key, doc = docs.popitem()  # filed one by one: the full set is never held twice
+                if keep(doc):
+                    kept[key] = doc
+            self._docs = kept
         self.rev = dump.rev
         self.commit_id = dump.commit_id
         del dump  # a consumer may take_docs() and free them while the listeners run

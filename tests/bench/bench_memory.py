@@ -128,6 +128,11 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=1_000_000, help="static record sets in all")
     parser.add_argument("--zones", type=int, default=1000)
     parser.add_argument("--values", type=int, default=1, help="addresses per record set")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="measure `gslb serve` (DNS, health checker, API in one process) instead of `gslb dns`",
+    )
     args = parser.parse_args()
     redis = shutil.which("redis-server")
     if redis is None:
@@ -161,13 +166,16 @@ def main() -> int:
         dns_port = free_port()
         log = (tmp / "gslb.log").open("wb")
         started = time.monotonic()
+        command = ["dns"]
+        if args.serve:
+            command = ["serve", "--http", f"127.0.0.1:{free_port()}", "--api", f"127.0.0.1:{free_port()}"]
         node = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "gslb",
                 "-q",
-                "dns",
+                *command,
                 "--redis-url",
                 url,
                 "--listen",
@@ -204,7 +212,8 @@ def main() -> int:
         latencies = sorted(update_latency(url, dns_port, 7, index) for index in range(5))
         verdict = "PASS" if rss < GOAL_BYTES else "FAIL"
         print(
-            f"{args.records:,} record sets x {args.values} value(s) in {args.zones:,} zones: "
+            f"gslb {command[0]}: {args.records:,} record sets x {args.values} value(s) "
+            f"in {args.zones:,} zones: "
             f"serving after {ready:.1f} s, RSS {rss / 2**20:,.0f} MiB, peak {peak / 2**20:,.0f} MiB "
             f"(goal RSS < {GOAL_BYTES / 2**20:,.0f} MiB: {verdict}); 1000 sampled answers correct; "
             f"one change committed -> answered: median {latencies[2] * 1000:.0f} ms, "

@@ -306,3 +306,37 @@ async def test_follower_catches_up_from_the_feed_after_a_persistent_redis_restar
         await writer.close()
         await node.close()
     assert follower.reloads == 1, "the same data set came back: catching up from the feed suffices"
+
+
+async def test_a_follower_keeps_only_what_it_is_told_to(backend: Any) -> None:
+    """`keep`: the mirror holds the documents it asks for, at load and as they change; listeners
+    still hear of every key; a document that stops qualifying leaves the mirror."""
+    writer = await backend.store()
+    static = DocRef("rrset", "example.com./www/A")
+    dynamic = DocRef("rrset", "example.com./app/A")
+    await writer.commit(
+        [
+            Put(ref(1), "acme", {"i": 1}),
+            Put(static, "acme", {"values": ["192.0.2.1"]}),
+            Put(dynamic, "acme", {"dynamic": {"pools": {}}}),
+        ]
+    )
+    heard: list[frozenset[str] | None] = []
+    follower = Follower(
+        await backend.store(),
+        block_ms=100,
+        keep=lambda doc: doc.ref.kind != "rrset" or "dynamic" in doc.body,
+    )
+    follower.add_listener(lambda rev, changed: heard.append(changed))
+    await follower.start()
+    try:
+        assert set(follower.docs) == {ref(1).key, dynamic.key}
+        rev = await writer.commit(
+            [Put(dynamic, "acme", {"values": ["192.0.2.9"]}), Put(static, "acme", {"dynamic": {}})]
+        )
+        await follower.wait_for(rev, timeout=2)
+        assert heard[-1] == {dynamic.key, static.key}
+        assert set(follower.docs) == {ref(1).key, static.key}  # the two swapped places
+        assert follower.docs[static.key].body == {"dynamic": {}}
+    finally:
+        await follower.stop()
