@@ -42,11 +42,11 @@ _RESPONSE_FIELDS = re.compile(
 # The two hop-by-hop response fields the quick path drops (with the CRLF before each).
 _DROPPED_RESPONSE_LINES = re.compile(rb"\r\n(?:connection|keep-alive):[^\r]*", re.IGNORECASE)
 
-# Our status lines (the reason phrases are ours, as on the full path).
 # What a connection remembers is bounded: heads larger than this are read afresh every time (a
 # remembered head is kept per connection, and connections can be many).
 REMEMBER_MAX = 4096
 
+# Our status lines (the reason phrases are ours, as on the full path).
 STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, reason) for status, reason in REASONS.items()}
 
 
