@@ -179,14 +179,12 @@ def compile_zone(
     nodes: dict[str, Node] = {owner: Node(answers) for owner, answers in rrsets.items()}
     wildcards = frozenset(owner for owner in nodes if owner.startswith("*."))
     _add_empty_non_terminals(nodes, apex)
-    return ZoneSnapshot(
-        name=apex,
-        tenant=tenant,
-        default_ttl=default_ttl,
-        serial=zone_serial,
-        soa=soa,
-        negative_ttl=min(soa.ttl, minimum),
-        negative_soa_wire=rr_with_owner(apex_wire, _SOA, min(soa.ttl, minimum), soa.rdatas[0]),
+    return _zone_snapshot(
+        zone,
+        soa,
+        zone_serial,
+        minimum,
+        memo,
         apex_ns=apex_ns,
         nodes=nodes,
         delegations=referrals,
@@ -272,20 +270,52 @@ def patch_zone(
     wildcards = previous.wildcards
     if any(owner.startswith("*.") for owner in added):
         wildcards = wildcards | {owner for owner in added if owner.startswith("*.")}
-    return ZoneSnapshot(
-        name=apex,
-        tenant=tenant,
-        default_ttl=default_ttl,
-        serial=zone_serial,
-        soa=soa,
-        negative_ttl=min(soa.ttl, minimum),
-        negative_soa_wire=rr_with_owner(memo.name(apex), _SOA, min(soa.ttl, minimum), soa.rdatas[0]),
+    return _zone_snapshot(
+        zone,
+        soa,
+        zone_serial,
+        minimum,
+        memo,
         apex_ns=previous.apex_ns,
         nodes=nodes,
         delegations=previous.delegations,
         wildcards=wildcards,
         health_keys=frozenset(health_keys),
         ns_targets=previous.ns_targets,
+    )
+
+
+def _zone_snapshot(
+    zone: ZoneSpec,
+    soa: StaticAnswer,
+    serial: int,
+    minimum: int,
+    memo: CompileMemo,
+    *,
+    apex_ns: Referral,
+    nodes: Mapping[str, Node],
+    delegations: Mapping[str, Referral],
+    wildcards: frozenset[str],
+    health_keys: frozenset[str],
+    ns_targets: frozenset[str],
+) -> ZoneSnapshot:
+    """A zone's snapshot around its SOA, from which negative answers take their TTL and record
+    (RFC 2308 section 5: the lesser of the SOA's TTL and its minimum)."""
+    negative_ttl = min(soa.ttl, minimum)
+    return ZoneSnapshot(
+        name=zone.name,
+        tenant=zone.tenant,
+        default_ttl=zone.ttl,
+        serial=serial,
+        soa=soa,
+        negative_ttl=negative_ttl,
+        negative_soa_wire=rr_with_owner(memo.name(zone.name), _SOA, negative_ttl, soa.rdatas[0]),
+        apex_ns=apex_ns,
+        nodes=nodes,
+        delegations=delegations,
+        wildcards=wildcards,
+        health_keys=health_keys,
+        ns_targets=ns_targets,
     )
 
 

@@ -36,6 +36,28 @@ async def stores(redis_server: Any) -> Any:
     await node.close()
 
 
+def app_record() -> Any:
+    """A dynamic name: pool "main" while the web check of its member is up, else "backup"."""
+    return parse_document(
+        "rrset",
+        {
+            "zone": "example.com.",
+            "name": "app",
+            "type": "A",
+            "dynamic": {
+                "pools": {
+                    "main": {
+                        "values": [{"value": "192.0.2.10", "health_check": "web"}],
+                        "fallback": "backup",
+                    },
+                    "backup": {"values": [{"value": "198.51.100.10"}]},
+                },
+                "rules": [{"pool": "main"}],
+            },
+        },
+    )
+
+
 def answer_of(feed: SnapshotFeed) -> bytes:
     zone = feed.snapshot.find_zone("www.example.com.")
     assert zone is not None
@@ -69,24 +91,7 @@ async def test_change_visible_in_node_snapshot_within_100ms(stores: Any) -> None
 async def test_health_state_change_recompiles_dynamic_answers(stores: Any) -> None:
     writer, node = stores
     policy_store = PolicyStore(writer)
-    dynamic = parse_document(
-        "rrset",
-        {
-            "zone": "example.com.",
-            "name": "app",
-            "type": "A",
-            "dynamic": {
-                "pools": {
-                    "main": {
-                        "values": [{"value": "192.0.2.10", "health_check": "web"}],
-                        "fallback": "backup",
-                    },
-                    "backup": {"values": [{"value": "198.51.100.10"}]},
-                },
-                "rules": [{"pool": "main"}],
-            },
-        },
-    )
+    dynamic = app_record()
     other_zone = [
         parse_document("zone", {"name": "example.net.", "tenant": "acme"}),
         parse_document(
@@ -148,24 +153,7 @@ async def test_a_record_change_patches_its_node_and_a_health_change_beside_it_co
     answers elsewhere in it see the new health."""
     writer, node = stores
     policy_store = PolicyStore(writer)
-    app = parse_document(
-        "rrset",
-        {
-            "zone": "example.com.",
-            "name": "app",
-            "type": "A",
-            "dynamic": {
-                "pools": {
-                    "main": {
-                        "values": [{"value": "192.0.2.10", "health_check": "web"}],
-                        "fallback": "backup",
-                    },
-                    "backup": {"values": [{"value": "198.51.100.10"}]},
-                },
-                "rules": [{"pool": "main"}],
-            },
-        },
-    )
+    app = app_record()
     mail = parse_document(
         "rrset", {"zone": "example.com.", "name": "mail", "type": "A", "values": ["192.0.2.25"]}
     )

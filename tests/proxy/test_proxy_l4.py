@@ -80,16 +80,22 @@ def vip(port: int, reals: list[dict[str, Any]], **extra: Any) -> Any:
     )
 
 
-async def test_l4_relays_with_proxy_protocol_failover_and_drain() -> None:
+async def one_dead_two(two_weight: int | None = None) -> tuple[Real, int, Real, list[dict[str, Any]]]:
+    """Reals "one", a port nobody listens on (refuses), and "two": as servers and as VIP reals."""
     one, two = await Real("one").start(), await Real("two").start()
     dead = free_port()
-    port = free_port()
-    proxy = L4Proxy()
     reals = [
         {"address": "127.0.0.1", "port": one.port},
-        {"address": "127.0.0.1", "port": dead},  # refuses: skipped
-        {"address": "127.0.0.1", "port": two.port, "weight": 300},
+        {"address": "127.0.0.1", "port": dead},
+        {"address": "127.0.0.1", "port": two.port, **({"weight": two_weight} if two_weight else {})},
     ]
+    return one, dead, two, reals
+
+
+async def test_l4_relays_with_proxy_protocol_failover_and_drain() -> None:
+    one, _dead, two, reals = await one_dead_two(two_weight=300)  # the dead one refuses: skipped
+    port = free_port()
+    proxy = L4Proxy()
     try:
         await proxy.update(compile_vips([vip(port, reals, proxy_protocol=True)], {}))
         answers = [await talk(port, f"n{i}") for i in range(8)]
@@ -122,15 +128,9 @@ async def test_l4_relays_with_proxy_protocol_failover_and_drain() -> None:
 async def test_l4_ejects_a_real_that_keeps_refusing(caplog: Any) -> None:
     """Three refused connections in a row: the real is left out (no more attempts, so no more
     failovers), never more than half of the reals, and not when it is the last one left."""
-    one, two = await Real("one").start(), await Real("two").start()
-    dead = free_port()
+    _one, dead, _two, reals = await one_dead_two()
     port = free_port()
     proxy = L4Proxy()
-    reals = [
-        {"address": "127.0.0.1", "port": one.port},
-        {"address": "127.0.0.1", "port": dead},
-        {"address": "127.0.0.1", "port": two.port},
-    ]
     caplog.set_level("INFO", logger="proxy.l4")
     try:
         await proxy.update(compile_vips([vip(port, reals)], {}))
