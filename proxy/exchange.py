@@ -21,6 +21,7 @@ from proxy.headers import (
     RESPONSE_DROP,
     connection_tokens,
     serialize,
+    trailer_block,
 )
 from proxy.quick import QuickResponse
 from proxy.table import Route
@@ -116,6 +117,7 @@ class Exchange:
         "set_cookie",
         "started",
         "status",
+        "trailers",
         "tried",
         "upgrade",
         "url",
@@ -170,6 +172,7 @@ class Exchange:
         self.out: list[bytes] = []
         self.status = 0
         self.waiting = False
+        self.trailers: list[tuple[bytes, bytes]] | None = None  # the request's trailer fields, if any
         self.host = b""  # for the access log
         self.url = b""
         # Whether a plain response may take the quick path (proxy.quick): nothing to rewrite in it.
@@ -194,7 +197,7 @@ class Exchange:
     def request_end(self) -> None:
         self.request_complete = True
         if self.request_framing == FRAMING_CHUNKED:
-            self._send(b"0\r\n\r\n")
+            self._send(trailer_block(self.trailers) if self.trailers else b"0\r\n\r\n")
         if self.phase == WAITING:  # the request timeout counts from the end of the request
             self.deadline = self.client.ctx.loop.time() + self.route.spec.timeouts.request
 
@@ -459,11 +462,15 @@ class Exchange:
             if self.phase == STREAMING:
                 self.deadline = self.client.ctx.loop.time() + self.route.spec.timeouts.idle
 
-    def on_response_end(self, conn: UpstreamConnection, keep_alive: bool) -> None:
+    def on_response_end(
+        self, conn: UpstreamConnection, keep_alive: bool, trailers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         if self.phase == DONE:
             return
         if self.chunked_out:
-            self.out.append(b"0\r\n\r\n")
+            # Trailers reach a client that gets the body chunked; one that reads to the close
+            # (HTTP/1.0) cannot be given any.
+            self.out.append(trailer_block(trailers) if trailers else b"0\r\n\r\n")
         self.flush()
         self._release(conn, reuse=keep_alive and self.request_complete)
         self._finish()

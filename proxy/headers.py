@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 # RFC 9110 7.6.1: meaningful for one connection only, never forwarded (plus what Connection names).
+# `Trailer` is not among them: it announces end-to-end trailer fields, which are forwarded.
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -13,11 +14,49 @@ HOP_BY_HOP = frozenset(
         b"proxy-authenticate",
         b"proxy-authorization",
         b"te",
-        b"trailer",
         b"transfer-encoding",
         b"upgrade",
     }
 )
+# RFC 9110 6.5.1: fields that must not be sent as trailers (framing, routing, request modifiers,
+# authentication, response control, how to process the content); a recipient may discard them,
+# and the proxy does, with hop-by-hop ones. Other trailer fields pass through chunked bodies.
+NOT_TRAILERS = HOP_BY_HOP | {
+    b"content-length",
+    b"host",
+    b"trailer",
+    b"content-type",
+    b"content-encoding",
+    b"content-range",
+    b"authorization",
+    b"cookie",
+    b"set-cookie",
+    b"expect",
+    b"range",
+    b"if-match",
+    b"if-none-match",
+    b"if-modified-since",
+    b"if-unmodified-since",
+    b"if-range",
+    b"cache-control",
+    b"max-forwards",
+    b"www-authenticate",
+    b"location",
+    b"retry-after",
+    b"vary",
+    b"age",
+    b"expires",
+    b"date",
+}
+
+
+def trailer_block(fields: list[tuple[bytes, bytes]]) -> bytes:
+    """The last chunk and the trailer section of a chunked body, without the fields not allowed
+    in trailers."""
+    kept = [name + b": " + value + b"\r\n" for name, value in fields if name.lower() not in NOT_TRAILERS]
+    return b"0\r\n" + b"".join(kept) + b"\r\n"
+
+
 # Also removed from requests: we frame bodies ourselves and answer Expect ourselves.
 REQUEST_DROP = HOP_BY_HOP | {b"content-length", b"expect"}
 RESPONSE_DROP = HOP_BY_HOP | {b"content-length"}

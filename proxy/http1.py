@@ -232,6 +232,9 @@ class ClientConnection(asyncio.Protocol):
             raise Refuse(414, "request target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            self._trailer(name, value)
+            return
         headers = self._headers
         headers.append((name, value))
         self._head_size += len(name) + len(value) + 4
@@ -239,6 +242,21 @@ class ClientConnection(asyncio.Protocol):
             raise Refuse(431, "too many header fields")
         if self._head_size > self.ctx.settings.max_header_bytes:
             raise Refuse(431, "request head too large")
+
+    def _trailer(self, name: bytes, value: bytes) -> None:
+        """A trailer field after a chunked body: passed on with the last chunk, bounded as the head
+        is (the head and trailers together within max_header_bytes)."""
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > self.ctx.settings.max_header_bytes:
+            raise Refuse(431, "request head and trailers too large")
+        current = self._current
+        if isinstance(current, Exchange):
+            trailers = current.trailers
+            if trailers is None:
+                trailers = current.trailers = []
+            elif len(trailers) >= self.ctx.settings.max_headers:
+                raise Refuse(431, "too many trailer fields")
+            trailers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._in_head = False

@@ -128,8 +128,12 @@ class UpstreamConnection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         exchange = self.exchange
+        # Fields after the head was handed over are the trailers of a chunked body.
+        trailers = self._headers
+        if trailers:
+            self._headers = []
         if exchange is not None and not self.upgraded:
-            exchange.on_response_end(self, self.parser.should_keep_alive())
+            exchange.on_response_end(self, self.parser.should_keep_alive(), trailers)
 
     # --- for the pool ---------------------------------------------------------------------------
 

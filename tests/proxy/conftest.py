@@ -136,6 +136,7 @@ class RawBackend:
         self.respond = respond
         self.close_after = close
         self.heads: list[bytes] = []
+        self.bodies: list[bytes] = []  # chunked request bodies as sent (chunks and trailers)
         self.server: asyncio.AbstractServer | None = None
         self.port = 0
 
@@ -152,6 +153,8 @@ class RawBackend:
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
                         await reader.readexactly(int(line.split(b":")[1]))
+                    elif line.lower() == b"transfer-encoding: chunked":
+                        self.bodies.append(await _read_chunked(reader))
                 writer.write(self.respond(head))
                 await writer.drain()
                 if self.close_after:
@@ -165,6 +168,20 @@ class RawBackend:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    raw = b""
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        raw += size_line
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        raw += await reader.readexactly(size + 2)
+    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":  # the trailer section
+        raw += line
+    return raw + b"\r\n"
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes], bytes]:
@@ -192,3 +209,14 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, 
     else:
         body = b""
     return status, headers, body
+
+
+async def proxy_to(backend: Any, proxy_server: Any) -> ProxyServer:
+    """A proxy whose one route (host h.test) leads to `backend` (anything with a loopback `port`)."""
+    server: ProxyServer = await proxy_server(
+        table(
+            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
+            [{"name": "u", "members": [{"address": "127.0.0.1", "port": backend.port}]}],
+        )
+    )
+    return server

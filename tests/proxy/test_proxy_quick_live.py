@@ -6,19 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from proxy.server import ProxyServer
-from tests.proxy.conftest import RawBackend, members, read_response, table
-
-
-async def proxy_to(raw: RawBackend, proxy_server: Any) -> ProxyServer:
-    """A proxy whose one route (host h.test) leads to the raw backend."""
-    server: ProxyServer = await proxy_server(
-        table(
-            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
-            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
-        )
-    )
-    return server
+from tests.proxy.conftest import RawBackend, members, proxy_to, read_response, table
 
 
 async def test_a_remembered_request_follows_a_reload(backends: Any, proxy_server: Any) -> None:
