@@ -12,19 +12,7 @@ command -v pdns_server >/dev/null || need+=(pdns-server)
 for pkg in pdns-backend-bind pdns-backend-geoip; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
-if ((${#need[@]})); then
-    SUDO=""
-    [[ $(id -u) -eq 0 ]] || SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}"
-    # The packages may start their distro services (and take port 53): stop and disable them.
-    if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
-        $SUDO systemctl disable --now gdnsd pdns 2>/dev/null || true
-    else
-        for svc in gdnsd pdns; do
-            $SUDO service "$svc" stop 2>/dev/null || true
-        done
-    fi
-fi
+source tests/bench/peers.sh
+install_peers "gdnsd pdns" "${need[@]}"
 
 exec "${PYTHON:-python3}" tests/bench/bench_dns.py "$@"

@@ -9,14 +9,7 @@ need=()
 command -v dnsperf >/dev/null || need+=(dnsperf)
 command -v unbound >/dev/null || need+=(unbound)
 command -v pdns_recursor >/dev/null || need+=(pdns-recursor)
-if ((${#need[@]})); then
-    SUDO=""
-    [[ $(id -u) -eq 0 ]] || SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}"
-    for svc in unbound pdns-recursor; do
-        $SUDO service "$svc" stop 2>/dev/null || true
-    done
-fi
+source tests/bench/peers.sh
+install_peers "unbound pdns-recursor" "${need[@]}"
 
 exec "${PYTHON:-python3}" tests/bench/bench_forward.py "$@"
