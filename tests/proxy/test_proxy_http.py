@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.proxy.conftest import RawBackend, members, raw_request, read_response, table
+from tests.proxy.conftest import RawBackend, members, proxy_to, raw_request, read_response, table
 
 
 async def get(
@@ -85,24 +85,14 @@ async def test_forwarding_headers_and_hop_by_hop_stripping(backends: Any, proxy_
     assert seen["forwarded"] == 'for=203.0.113.7, for=127.0.0.1;proto=http;host="h.test"'
 
 
-async def test_response_hop_by_hop_headers_are_stripped() -> None:
+async def test_response_hop_by_hop_headers_are_stripped(proxy_server: Any) -> None:
     raw = await RawBackend(
         lambda head: (
             b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal\r\nX-Internal: 1\r\n"
             b"Keep-Alive: timeout=9\r\nX-Public: 2\r\nContent-Length: 2\r\n\r\nok"
         )
     ).start()
-    from proxy.server import Listener, ProxyServer
-    from proxy.settings import ProxySettings
-
-    server = ProxyServer(ProxySettings(tick=0.05), [Listener("127.0.0.1", 0)])
-    server.set_table(
-        table(
-            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
-            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
-        )
-    )
-    await server.start()
+    server = await proxy_to(raw, proxy_server)
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.bound[0][1])
         writer.write(b"GET / HTTP/1.1\r\nHost: h.test\r\n\r\n")
@@ -112,7 +102,6 @@ async def test_response_hop_by_hop_headers_are_stripped() -> None:
         assert b"x-internal" not in headers and b"keep-alive" not in headers and b"connection" not in headers
         assert headers[b"x-public"] == b"2"
     finally:
-        await server.close(0)
         await raw.stop()
 
 
@@ -239,21 +228,11 @@ async def test_http10_head_expect_and_pipelining(backends: Any, proxy_server: An
     writer.close()
 
 
-async def test_upstream_close_delimited_response_is_rechunked() -> None:
+async def test_upstream_close_delimited_response_is_rechunked(proxy_server: Any) -> None:
     raw = await RawBackend(
         lambda head: b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it", close=True
     ).start()
-    from proxy.server import Listener, ProxyServer
-    from proxy.settings import ProxySettings
-
-    server = ProxyServer(ProxySettings(tick=0.05), [Listener("127.0.0.1", 0)])
-    server.set_table(
-        table(
-            [{"name": "r", "hosts": ["h.test"], "upstream": "u"}],
-            [{"name": "u", "members": [{"address": "127.0.0.1", "port": raw.port}]}],
-        )
-    )
-    await server.start()
+    server = await proxy_to(raw, proxy_server)
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.bound[0][1])
         for _ in range(2):  # the client connection stays usable
@@ -262,20 +241,15 @@ async def test_upstream_close_delimited_response_is_rechunked() -> None:
             assert (status, headers[b"transfer-encoding"], body) == (200, b"chunked", b"all of it")
         writer.close()
     finally:
-        await server.close(0)
         await raw.stop()
 
 
-async def test_misbehaving_upstreams() -> None:
-    from proxy.server import Listener, ProxyServer
-    from proxy.settings import ProxySettings
-
+async def test_misbehaving_upstreams(proxy_server: Any) -> None:
     garbage = await RawBackend(lambda head: b"NOT HTTP AT ALL\r\n\r\n").start()
     truncated = await RawBackend(
         lambda head: b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..", close=True
     ).start()
     silent = await RawBackend(lambda head: b"", close=True).start()  # closes without answering
-    server = ProxyServer(ProxySettings(tick=0.05), [Listener("127.0.0.1", 0)])
     routes = [
         {"name": n, "hosts": [f"{n}.test"], "upstream": n, "retries": {"attempts": 0}}
         for n in ("garbage", "truncated", "silent")
@@ -284,8 +258,7 @@ async def test_misbehaving_upstreams() -> None:
         {"name": n, "members": [{"address": "127.0.0.1", "port": b.port}]}
         for n, b in (("garbage", garbage), ("truncated", truncated), ("silent", silent))
     ]
-    server.set_table(table(routes, pools))
-    await server.start()
+    server = await proxy_server(table(routes, pools))
     port = server.bound[0][1]
     try:
         answer = await raw_request(port, b"GET / HTTP/1.1\r\nHost: garbage.test\r\nConnection: close\r\n\r\n")
@@ -298,6 +271,5 @@ async def test_misbehaving_upstreams() -> None:
         )
         assert answer.startswith(b"HTTP/1.1 502") and b"closed before the response" in answer
     finally:
-        await server.close(0)
         for backend in (garbage, truncated, silent):
             await backend.stop()
