@@ -231,15 +231,10 @@ def patch_zone(
         owner = f"{name}.{apex}"
         if owner in previous.ns_targets or previous.delegation_for(owner) is not None:
             return None
-        answers: dict[int, Answer] = {}
-        for record in records_at(name):
-            if record.type in ("SOA", "NS"):
-                return None
-            _, answer = _compile_record(record, apex, default_ttl, tenant, health, memo)
-            if answer is not None:
-                answers[answer.rdtype] = answer
-                if isinstance(answer, DynamicAnswer):
-                    health_keys |= answer.health_keys
+        records = records_at(name)
+        if any(record.type in ("SOA", "NS") for record in records):
+            return None
+        answers = _answers(records, apex, default_ttl, tenant, health, memo, health_keys)
         old = nodes.get(owner)
         if not answers:
             if old is not None and old is not _EMPTY_NODE:
@@ -248,28 +243,25 @@ def patch_zone(
         nodes[owner] = Node(answers)
         if old is None:
             added.append(owner)
-    apex_answers: dict[int, Answer] = {}
-    soa_record = None
-    apex_ns_targets: tuple[str, ...] = ()
-    for record in records_at(APEX):
-        if record.type == "SOA":
-            soa_record = record
-            continue
-        _, answer = _compile_record(record, apex, default_ttl, tenant, health, memo)
-        if answer is not None:
-            apex_answers[answer.rdtype] = answer
-            if isinstance(answer, DynamicAnswer):
-                health_keys |= answer.health_keys
-        if record.type == "NS":
-            apex_ns_targets = record.values
+    apex_records = records_at(APEX)
+    soa_record = next((record for record in apex_records if record.type == "SOA"), None)
+    apex_ns_targets = next((record.values for record in apex_records if record.type == "NS"), ())
+    apex_answers = _answers(
+        [record for record in apex_records if record.type != "SOA"],
+        apex,
+        default_ttl,
+        tenant,
+        health,
+        memo,
+        health_keys,
+    )
     soa, zone_serial, minimum = _soa(zone, soa_record, apex_ns_targets, serial, memo)
     apex_answers[_SOA] = soa
     nodes[apex] = Node(apex_answers)
     for owner in added:
         _add_empty_non_terminals_above(nodes, owner, apex)
-    wildcards = previous.wildcards
-    if any(owner.startswith("*.") for owner in added):
-        wildcards = wildcards | {owner for owner in added if owner.startswith("*.")}
+    new_wildcards = {owner for owner in added if owner.startswith("*.")}
+    wildcards = previous.wildcards | new_wildcards if new_wildcards else previous.wildcards
     return _zone_snapshot(
         zone,
         soa,
@@ -283,6 +275,27 @@ def patch_zone(
         health_keys=frozenset(health_keys),
         ns_targets=previous.ns_targets,
     )
+
+
+def _answers(
+    records: Iterable[Any],
+    apex: str,
+    default_ttl: int,
+    tenant: str,
+    health: HealthView,
+    memo: CompileMemo,
+    health_keys: set[str],
+) -> dict[int, Answer]:
+    """The answers of one node's record sets (no SOA among them), by type; the health states the
+    dynamic ones depend on are added to `health_keys`."""
+    answers: dict[int, Answer] = {}
+    for record in records:
+        _, answer = _compile_record(record, apex, default_ttl, tenant, health, memo)
+        if answer is not None:
+            answers[answer.rdtype] = answer
+            if isinstance(answer, DynamicAnswer):
+                health_keys |= answer.health_keys
+    return answers
 
 
 def _zone_snapshot(
