@@ -12,20 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from gslb.policy.l4 import is_prime
+
 __all__ = ["EMPTY", "is_prime", "maglev_table"]
 
 EMPTY = -1  # the slot value of a table with no real of positive weight
-
-
-def is_prime(number: int) -> bool:
-    if number < 2:
-        return False
-    divisor = 2
-    while divisor * divisor <= number:
-        if number % divisor == 0:
-            return False
-        divisor += 1
-    return True
 
 
 def _offset_skip(key: str, size: int) -> tuple[int, int]:

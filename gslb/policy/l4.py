@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 from gslb.policy.base import IPAddress, Model, ObjectName, TenantName
 
 
-def _is_prime(number: int) -> bool:
+def is_prime(number: int) -> bool:
+    """Maglev table sizes must be prime (shared with bpf.maglev and `gslb l4`)."""
     if number < 2:
         return False
     divisor = 2
@@ -47,7 +48,7 @@ class VipSpec(Model):
     @model_validator(mode="after")
     def _coherent(self) -> VipSpec:
         problems = []
-        if not _is_prime(self.maglev_table_size):
+        if not is_prime(self.maglev_table_size):
             problems.append(f"maglev_table_size {self.maglev_table_size} is not prime (try 65537)")
         if self.forwarding == "l2":
             for real in self.reals:
