@@ -7,23 +7,17 @@ from typing import Any
 
 from aiohttp import web
 
+from gslb import control_http
 from proxy.server import ProxyServer
 
 
 def control_app(server: ProxyServer, source: Any, store_description: str) -> web.Application:
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry()
     registry.register(server.metrics)  # type: ignore[arg-type]
 
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def readyz(_request: web.Request) -> web.Response:
-        ready = source is None or source.table is not None
-        return web.json_response({"ready": ready}, status=200 if ready else 503)
-
-    async def status(_request: web.Request) -> web.Response:
+    def status() -> dict[str, Any]:
         loop_now = server.ctx.loop.time() if server.ctx is not None else 0.0
         pools = {}
         for key, pool in server.upstreams.pools.items():
@@ -37,29 +31,17 @@ def control_app(server: ProxyServer, source: Any, store_description: str) -> web
                 }
                 for member in pool.members
             ]
-        return web.json_response(
-            {
-                "store": store_description,
-                "revision": server.table.revision,
-                "routes": sorted(server.table.routes),
-                "pools": pools,
-                "listening": [f"{host}:{port}" for host, port in server.bound],
-                "connections": len(server.ctx.connections) if server.ctx is not None else 0,
-                "ignored_documents": dict(source.ignored) if source is not None else {},
-                "time": time.time(),
-            }
-        )
+        return {
+            "store": store_description,
+            "revision": server.table.revision,
+            "routes": sorted(server.table.routes),
+            "pools": pools,
+            "listening": [f"{host}:{port}" for host, port in server.bound],
+            "connections": len(server.ctx.connections) if server.ctx is not None else 0,
+            "ignored_documents": dict(source.ignored) if source is not None else {},
+            "time": time.time(),
+        }
 
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    app = web.Application()
-    app.add_routes(
-        [
-            web.get("/healthz", healthz),
-            web.get("/readyz", readyz),
-            web.get("/v1/status", status),
-            web.get("/metrics", metrics),
-        ]
+    return control_http.control_app(
+        ready=lambda: source is None or source.table is not None, status=status, registry=registry
     )
-    return app

@@ -7,9 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
+from gslb.control_http import control_app
+
 
 def status_app(feed: Any, store_description: str, collectors: tuple[Any, ...] = ()) -> web.Application:
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+    from prometheus_client import CollectorRegistry, Gauge
 
     # A registry per app, not the global one: several nodes can live in one process (tests).
     registry = CollectorRegistry()
@@ -22,36 +24,15 @@ def status_app(feed: Any, store_description: str, collectors: tuple[Any, ...] = 
     revision_gauge.set_function(lambda: feed.snapshot.revision)
     age_gauge.set_function(lambda: time.time() - feed.snapshot_time if feed.snapshot_time else 0.0)
 
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def readyz(_request: web.Request) -> web.Response:
-        ready = feed.stats is not None
-        return web.json_response({"ready": ready}, status=200 if ready else 503)
-
-    async def status(_request: web.Request) -> web.Response:
+    def status() -> dict[str, Any]:
         stats = feed.stats
-        return web.json_response(
-            {
-                "store": store_description,
-                "revision": feed.snapshot.revision,
-                "zones": sorted(feed.snapshot.zones),
-                "record_sets": stats.record_sets if stats else 0,
-                "last_compile_ms": round(stats.seconds * 1000, 3) if stats else None,
-                "ignored_documents": list(stats.ignored_documents) if stats else [],
-            }
-        )
+        return {
+            "store": store_description,
+            "revision": feed.snapshot.revision,
+            "zones": sorted(feed.snapshot.zones),
+            "record_sets": stats.record_sets if stats else 0,
+            "last_compile_ms": round(stats.seconds * 1000, 3) if stats else None,
+            "ignored_documents": list(stats.ignored_documents) if stats else [],
+        }
 
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    app = web.Application()
-    app.add_routes(
-        [
-            web.get("/healthz", healthz),
-            web.get("/readyz", readyz),
-            web.get("/v1/status", status),
-            web.get("/metrics", metrics),
-        ]
-    )
-    return app
+    return control_app(ready=lambda: feed.stats is not None, status=status, registry=registry)
