@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gslb.commands.common import EXIT_OK, EXIT_REFUSED, UserFacingError, opened_store, store_settings
+from gslb.commands.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    UserFacingError,
+    open_geo,
+    opened_store,
+    store_settings,
+)
 
 ENV_BOOTSTRAP = "GSLB_API_BOOTSTRAP_TOKEN"
 DEFAULT_API = "127.0.0.1:8081"
@@ -152,7 +159,7 @@ async def _api(args: argparse.Namespace) -> int:
     listen = parse_host_port(args.listen)
     settings = api_settings(args)
     text = bootstrap_text(args)
-    geo = _open_geo(args.geoip)
+    geo = open_geo(args.geoip)
     async with opened_store(store_settings(args)) as store:
         await bootstrap(store, text)
         feed = SnapshotFeed(store)
@@ -174,18 +181,6 @@ async def _api(args: argparse.Namespace) -> int:
         finally:
             await feed.stop()
     return EXIT_OK
-
-
-def _open_geo(path: Path | None) -> Any:
-    if path is None:
-        return None
-    from geodata.errors import GeoDataError
-    from geodata.lookup import GeoDatabase
-
-    try:
-        return GeoDatabase.open(path)
-    except GeoDataError as exc:
-        raise UserFacingError(str(exc)) from None
 
 
 async def _token_create(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import contextlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from gslb.settings import ENV_PREFIX, ENV_REDIS_URL, StoreSettings, default_data_dir
 
@@ -70,3 +71,16 @@ def store_settings(args: argparse.Namespace) -> StoreSettings:
         data_dir=args.data_dir or default_data_dir(),
         prefix=args.prefix,
     )
+
+
+def open_geo(path: Path | None) -> Any:
+    """The GeoIP database at `path` (None: no geography); a UserFacingError saying what is wrong."""
+    if path is None:
+        return None
+    from geodata.errors import GeoDataError
+    from geodata.lookup import GeoDatabase
+
+    try:
+        return GeoDatabase.open(path)
+    except GeoDataError as exc:
+        raise UserFacingError(str(exc)) from None

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gslb.commands.common import UserFacingError, opened_store
+from gslb.commands.common import UserFacingError, open_geo, opened_store
 from gslb.commands.policy_io import apply_yaml_text
 from gslb.commands.processes import run_event_loop, run_forked, wait_for_stop
 from gslb.commands.status_http import status_app
@@ -258,19 +258,6 @@ async def _start_dns(
             f"cannot listen for DNS on {', '.join(settings.dns)}: {exc.strerror}{hint}"
         ) from None
     return listeners, transfers
-
-
-def open_geo(path: Path | None) -> Any:
-    """The GeoIP database at `path` (None: no geography); a UserFacingError saying what is wrong."""
-    if path is None:
-        return None
-    from geodata.errors import GeoDataError
-    from geodata.lookup import GeoDatabase
-
-    try:
-        return GeoDatabase.open(path)
-    except GeoDataError as exc:
-        raise UserFacingError(str(exc)) from None
 
 
 async def _start_api(settings: NodeSettings, store: Any, feed: Any) -> Any:
